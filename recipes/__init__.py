@@ -1,0 +1,1 @@
+"""Runnable recipes: ``python -m r1lite.recipes.<name>``."""

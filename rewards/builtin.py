@@ -1,0 +1,3 @@
+"""Importing this module registers every built-in reward rule."""
+
+from r1lite.rewards import accuracy, countdown, format, language, overlong, repetition  # noqa: F401
