@@ -1,0 +1,700 @@
+"""Safe, fast answer verification: math-verify semantics without its hazards.
+
+Why not call ``math_verify.parse``/``verify`` directly (as TRL and open-r1 do)?
+
+* Their timeout uses ``signal.alarm``, which raises ``ValueError`` off the main thread (TRL then
+  simply disables it), and a signal cannot interrupt C-level work at all: ``9^{9^{9^9}}`` hangs
+  the process forever inside a big-integer power.
+* The gold is re-parsed for every completion, and a plain ``18`` goes through LaTeX parsing.
+
+So: (1) plain numbers take an exact-rational fast path (microseconds) that only decides when
+math-verify would decide the same way and defers otherwise; (2) everything else runs in
+persistent worker subprocesses (forked from a preloaded fork server), each holding a parsed-gold
+cache, with a soft per-item ``setitimer`` deadline inside the worker and a hard deadline in the
+caller, past which the worker is killed and replaced; (3) verdicts are cached per
+``(pred, gold)``; (4) oversized or absurdly nested input is refused before any parsing.
+All of this works from any thread.
+
+Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`,
+:func:`numeric_fast_path`, :func:`sympy_equal` (an independent sympy checker for cross-checks).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import astuple, dataclass
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+DEFAULT_TIMEOUT = 2.0  # seconds of work per item inside the worker (soft, interrupts Python code)
+HARD_GRACE = 1.0  # extra seconds before the caller kills a worker stuck in C code
+MAX_ANSWER_CHARS = 2000  # longer "answers" are not answers; refusing them bounds the work
+MAX_NESTING = 40  # brace/paren depth beyond which parsing is refused
+MAX_POW_CHAIN = 2  # "a^{b^{c}}" towers with more levels than this are refused up front
+_CACHE_SIZE = 65_536
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of checking one predicted answer against one gold answer.
+
+    ``correct`` is only ever True for a verified match. ``parse_failed``: the prediction was
+    missing, refused, or could not be parsed. ``timed_out``: the work limit was hit (counted as
+    incorrect). ``gold_unparseable``: the gold could not be parsed, so the item must be skipped
+    (reward ``None``), never scored. ``reason`` says why in words; ``fast_path`` whether the
+    exact-numeric path decided.
+    """
+
+    correct: bool
+    parse_failed: bool = False
+    timed_out: bool = False
+    gold_unparseable: bool = False
+    fast_path: bool = False
+    reason: str = ""
+
+    @property
+    def reward(self) -> float | None:
+        return None if self.gold_unparseable else float(self.correct)
+
+
+# ----------------------------------------------------------------------------------------------
+# Preparing an extracted answer for math-verify
+# ----------------------------------------------------------------------------------------------
+
+_DELIMITERS = ("$", "\\(", "\\[", "\\boxed", "\\fbox")
+_LATEX_CMD = re.compile(r"\\[A-Za-z]+")
+_TEXT_ARG = re.compile(r"\\(?:text|textbf|mathrm|mbox|operatorname)\{[^{}]*\}")
+_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def mathverify_inputs(answer: str) -> list[str]:
+    """The strings handed to ``math_verify.parse`` for an extracted answer, in order of trial.
+
+    Math-verify only finds LaTeX inside math delimiters, so a bare ``x^2+1`` or ``\\sqrt{2}``
+    would parse to nothing: bare math is wrapped as ``$...$``. Answers that already carry
+    delimiters are passed as written. Answers that read as prose ("18 dollars", "The answer is
+    5") are tried as written first (math-verify's own anchors and number rules) and wrapped
+    second (``Evelyn`` vs gold ``\\text{Evelyn}``).
+    """
+    s = answer.strip()
+    if any(d in s for d in _DELIMITERS):
+        return [s]
+    wrapped = "$" + " ".join(s.split()) + "$"
+    bare = _LATEX_CMD.sub(" ", _TEXT_ARG.sub(" ", s))
+    if _WORD.search(bare):
+        return [s, wrapped]
+    return [wrapped]
+
+
+def parse_answer(answer: str) -> list:
+    """``math_verify.parse`` of an extracted answer (see :func:`mathverify_inputs`); no timeout.
+
+    Shared by the guarded workers and the benchmark's in-process baseline, so both see the same
+    strings and can only differ in speed and safety.
+    """
+    from math_verify import parse
+
+    parsed: list = []
+    for text in mathverify_inputs(answer):
+        parsed = parse(text, parsing_timeout=None)
+        if _has_expr(parsed):
+            return parsed
+    return parsed
+
+
+def _has_expr(parsed: list) -> bool:
+    return any(not isinstance(p, str) for p in parsed)
+
+
+def refuse_reason(text: str) -> str | None:
+    """Why ``text`` is refused before parsing (too long / too nested / a power tower), or None."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return f"answer longer than {MAX_ANSWER_CHARS} characters"
+    depth = deepest = 0
+    for ch in text:
+        if ch in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "})]":
+            depth = max(0, depth - 1)
+    if deepest > MAX_NESTING:
+        return f"nesting deeper than {MAX_NESTING}"
+    if _pow_chain(text) > MAX_POW_CHAIN or _huge_numeric_tower(text):
+        return "power tower too large to evaluate"
+    return None
+
+
+def _pow_chain(text: str) -> int:
+    """Deepest exponent nesting: ``x^2`` -> 1, ``e^{x^2}`` -> 2, ``9^{9^{9^9}}`` -> 3.
+
+    Unbraced ``9^9^9`` counts 1 because math-verify reads it left-associatively ((9^9)^9).
+    """
+    levels = [0]  # exponent level of each open brace frame
+    deepest = 0
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "^":
+            level = levels[-1] + 1
+            deepest = max(deepest, level)
+            j = i + 1
+            while j < n and text[j].isspace():
+                j += 1
+            if j < n and text[j] == "{":
+                levels.append(level)
+                i = j
+        elif ch == "{":
+            levels.append(levels[-1])
+        elif ch == "}" and len(levels) > 1:
+            levels.pop()
+        i += 1
+    return deepest
+
+
+_NUMERIC_TOWER = re.compile(r"(\d+)\s*\^\s*\{\s*(\d+)\s*\^\s*\{?\s*(\d+)")
+
+
+def _huge_numeric_tower(text: str) -> bool:
+    """``A^{B^C}`` with B^C over 10^5 digits' worth: sympy would try to build that integer."""
+    for m in _NUMERIC_TOWER.finditer(text):
+        b, c = int(m.group(2)[:6]), int(m.group(3)[:6])
+        if b > 1 and c * math.log10(b) > 5:
+            return True
+    return False
+
+
+# ----------------------------------------------------------------------------------------------
+# Exact numeric fast path
+# ----------------------------------------------------------------------------------------------
+
+_PLAIN_NUMBER = re.compile(
+    r"^(?:\\?\$)?\s*(?P<num>-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*\$?$"
+)
+_FLOAT_DIGITS = 15  # math-verify/sympy Floats carry 15 significant digits
+_ROUND_EPS = Fraction(1, 10**6)  # math-verify compares floats rounded to 6 decimals
+
+
+def parse_plain_number(text: str) -> tuple[Fraction, bool] | None:
+    """``(value, is_decimal)`` for a plain number like ``18``, ``-3.50``, ``1,000``, ``$18``.
+
+    Anything else (fractions, percents, units, scientific notation, >15 significant digits in a
+    decimal) returns None and goes to math-verify.
+    """
+    if len(text) > 64:
+        return None
+    m = _PLAIN_NUMBER.match(text.strip())
+    if not m:
+        return None
+    num = m.group("num").replace(",", "")
+    is_decimal = "." in num
+    if is_decimal and len(num.lstrip("-").replace(".", "").lstrip("0")) > _FLOAT_DIGITS:
+        return None
+    try:
+        return Fraction(Decimal(num)), is_decimal
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def numeric_fast_path(pred: str, gold: str) -> bool | None:
+    """Exact verdict for two plain numbers, or None to defer to math-verify.
+
+    Integers compare exactly. With a decimal involved math-verify rounds both sides to 6
+    decimals, so equal values are True, values more than 1e-6 apart are False, and the sliver in
+    between (where rounding decides) is deferred. That is why it always agrees with math-verify.
+    """
+    p, g = parse_plain_number(pred), parse_plain_number(gold)
+    if p is None or g is None:
+        return None
+    (pv, pdec), (gv, gdec) = p, g
+    if pv == gv:
+        return True
+    if not (pdec or gdec):
+        return False
+    return False if abs(pv - gv) > _ROUND_EPS else None
+
+
+# ----------------------------------------------------------------------------------------------
+# The in-worker checker (math-verify, with our own deadline)
+# ----------------------------------------------------------------------------------------------
+
+
+class _Deadline(BaseException):
+    """Raised by our timer; a BaseException so math-verify's ``except Exception`` cannot eat it."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _Deadline()
+
+
+_GOLD_CACHE: OrderedDict[str, list] = OrderedDict()
+_GOLD_CACHE_SIZE = 4096
+
+
+def _quiet_math_verify() -> None:
+    for name in ("math_verify", "math_verify.parser", "math_verify.grader", "latex2sympy2_extended"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def _parse_gold(gold: str) -> list:
+    hit = _GOLD_CACHE.get(gold)
+    if hit is not None:
+        _GOLD_CACHE.move_to_end(gold)
+        return hit
+    parsed = parse_answer(gold)
+    _GOLD_CACHE[gold] = parsed
+    if len(_GOLD_CACHE) > _GOLD_CACHE_SIZE:
+        _GOLD_CACHE.popitem(last=False)
+    return parsed
+
+
+def check_with_math_verify(pred: str, gold: str, timeout: float | None = DEFAULT_TIMEOUT) -> Verdict:
+    """math-verify's verdict, computed in this process (main thread only when ``timeout`` is set).
+
+    Used inside the worker subprocesses. The gold is parsed once and cached; an item over
+    ``timeout`` seconds is interrupted by ``setitimer`` and reported as ``timed_out``.
+    """
+    from math_verify import verify
+
+    use_timer = bool(timeout) and threading.current_thread() is threading.main_thread()
+    if use_timer:
+        old = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, float(timeout))  # type: ignore[arg-type]
+    stage = "gold"
+    try:
+        gold_parsed = _parse_gold(gold)
+        if not _has_expr(gold_parsed):
+            return Verdict(False, gold_unparseable=True, reason="gold unparseable")
+        stage = "pred"
+        pred_parsed = parse_answer(pred)
+        if not pred_parsed:
+            return Verdict(False, parse_failed=True, reason="prediction unparseable")
+        stage = "verify"
+        ok = bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
+        failed = not ok and not _has_expr(pred_parsed)
+        return Verdict(ok, parse_failed=failed, reason="" if ok or not failed else "prediction unparseable")
+    except _Deadline:
+        if stage == "gold":
+            return Verdict(False, timed_out=True, gold_unparseable=True, reason="gold parse timed out")
+        return Verdict(False, timed_out=True, reason=f"{stage} timed out after {timeout}s")
+    except (MemoryError, RecursionError) as exc:
+        return Verdict(False, parse_failed=True, reason=f"{stage}: {type(exc).__name__}")
+    finally:
+        if use_timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def _worker_main(conn_in: Connection, conn_out: Connection) -> None:
+    """Worker loop: receive ``(kind, pred, gold, timeout)``, reply with a plain tuple/bool."""
+    _quiet_math_verify()
+    try:  # a pathological item must not eat the machine's memory
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 2**30, resource.RLIM_INFINITY))
+    except (ImportError, ValueError, OSError):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    check_with_math_verify("1", "1", None)  # warm the regex/parser caches before the first item
+    conn_out.send("ready")
+    while True:
+        try:
+            msg = conn_in.recv()
+        except (EOFError, OSError):
+            return
+        if msg is None:
+            return
+        kind, pred, gold, timeout = msg
+        if kind == "mv":  # a tuple: this module runs as __main__ here, so Verdict would not unpickle
+            out: Any = astuple(check_with_math_verify(pred, gold, timeout))
+        else:
+            out = _sympy_equal_local(pred, gold, timeout)
+        conn_out.send(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# Worker pool (caller side)
+# ----------------------------------------------------------------------------------------------
+
+
+class _Worker:
+    """One verification subprocess: ``python verify.py --worker R W`` talking pickles over pipes.
+
+    A plain subprocess, not ``multiprocessing``: spawn/forkserver re-import the caller's
+    ``__main__`` (breaking unguarded training scripts) and fork is unsafe in threaded trainers.
+    The script imports only the standard library and math-verify, so it never depends on how
+    r1lite was installed.
+    """
+
+    def __init__(self) -> None:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        cmd = [sys.executable, os.path.abspath(__file__), "--worker", str(to_child_r), str(from_child_w)]
+        self.proc = subprocess.Popen(cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
+                                     close_fds=True)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send = Connection(to_child_w, readable=False)
+        self.conn = Connection(from_child_r, writable=False)
+        self.ready = False
+
+    def send(self, msg: Any) -> None:
+        self._send.send(msg)
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        if self.ready:
+            return
+        try:
+            ok = self.conn.poll(timeout) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            ok = False
+        if not ok:
+            self.kill()
+            raise RuntimeError(
+                "r1lite verify worker failed to start; check that `python -c 'import math_verify'` works"
+            )
+        self.ready = True
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.proc.kill()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        for c in (self._send, self.conn):
+            try:
+                c.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        try:
+            self.send(None)
+            self.proc.wait(1)
+        except Exception:
+            pass
+        self.kill()
+
+
+class VerifyPool:
+    """A few verification subprocesses shared by all threads of this process."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        env = os.environ.get("R1LITE_VERIFY_WORKERS")
+        n = workers or (int(env) if env else min(4, os.cpu_count() or 1))
+        if n < 1:
+            raise ValueError(f"need at least one verify worker, got {n} (R1LITE_VERIFY_WORKERS)")
+        self.size = n
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        for _ in range(n):
+            self._idle.put(None)  # started lazily
+        self.timeouts = 0
+        self.restarts = 0
+
+    def _acquire(self, block: bool) -> _Worker | None | bool:
+        try:
+            worker = self._idle.get(block=block)
+        except queue.Empty:
+            return False
+        if worker is None:
+            worker = _Worker()
+        return worker
+
+    def run(self, jobs: Sequence[tuple[str, str, str, float]]) -> list[Any]:
+        """Run ``(kind, pred, gold, timeout)`` jobs on idle workers; hard-kill any past deadline."""
+        results: list[Any] = [None] * len(jobs)
+        first = self._acquire(block=True)
+        assert isinstance(first, _Worker)
+        held = [first]
+        while len(held) < min(self.size, len(jobs)):
+            extra = self._acquire(block=False)
+            if extra is False:
+                break
+            held.append(extra)  # type: ignore[arg-type]
+        try:
+            self._drive(jobs, held, results)
+        finally:
+            for w in held:
+                self._idle.put(w if w.alive() else None)
+        return results
+
+    def _drive(self, jobs: Sequence[tuple[str, str, str, float]], held: list[_Worker], results: list[Any]) -> None:
+        pending = list(range(len(jobs)))[::-1]
+        busy: dict[int, tuple[int, float]] = {}  # worker slot -> (job index, hard deadline)
+        while pending or busy:
+            for slot, w in enumerate(held):
+                if slot not in busy and pending:
+                    w.wait_ready()
+                    i = pending.pop()
+                    w.send(jobs[i])
+                    busy[slot] = (i, time.monotonic() + jobs[i][3] + HARD_GRACE)
+            if not busy:
+                break
+            nearest = min(d for _, d in busy.values())
+            ready = wait([held[s].conn for s in busy], timeout=max(0.0, nearest - time.monotonic()))
+            for slot in list(busy):
+                i, deadline = busy[slot]
+                w = held[slot]
+                if w.conn in ready:
+                    try:
+                        got = w.conn.recv()
+                        results[i] = Verdict(*got) if isinstance(got, tuple) else got
+                    except (EOFError, OSError):  # the worker died (e.g. memory limit)
+                        results[i] = _dead(jobs[i][0], "worker died")
+                        self._replace(held, slot)
+                    del busy[slot]
+                elif time.monotonic() >= deadline:
+                    results[i] = _dead(jobs[i][0], f"hard time limit {jobs[i][3] + HARD_GRACE:.1f}s")
+                    self.timeouts += 1
+                    self._replace(held, slot)
+                    del busy[slot]
+
+    def _replace(self, held: list[_Worker], slot: int) -> None:
+        held[slot].kill()
+        held[slot] = _Worker()
+        self.restarts += 1
+
+    def close(self) -> None:
+        while True:
+            try:
+                w = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            if w is not None:
+                w.close()
+
+
+def _dead(kind: str, why: str) -> Any:
+    if kind == "mv":
+        return Verdict(False, timed_out=True, reason=why)
+    return None
+
+
+_POOL: VerifyPool | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def get_pool() -> VerifyPool:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = VerifyPool()
+            atexit.register(_POOL.close)
+        return _POOL
+
+
+# ----------------------------------------------------------------------------------------------
+# Public API
+# ----------------------------------------------------------------------------------------------
+
+_VERDICTS: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
+_VERDICTS_LOCK = threading.Lock()
+
+
+def _cache_get(key: tuple[str, str]) -> Verdict | None:
+    with _VERDICTS_LOCK:
+        hit = _VERDICTS.get(key)
+        if hit is not None:
+            _VERDICTS.move_to_end(key)
+        return hit
+
+
+def _cache_put(key: tuple[str, str], verdict: Verdict) -> None:
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = verdict
+        if len(_VERDICTS) > _CACHE_SIZE:
+            _VERDICTS.popitem(last=False)
+
+
+def clear_caches() -> None:
+    """Forget cached verdicts (parsed golds live in the workers and are bounded LRUs)."""
+    with _VERDICTS_LOCK:
+        _VERDICTS.clear()
+
+
+def precheck(pred: str | None, gold: str | None) -> Verdict | None:
+    """The verdict decided without math-verify (missing/refused input, fast path), else None."""
+    if gold is None or not str(gold).strip():
+        return Verdict(False, gold_unparseable=True, reason="gold missing")
+    gold = str(gold)
+    why = refuse_reason(gold)
+    if why:
+        return Verdict(False, gold_unparseable=True, reason=f"gold refused: {why}")
+    if pred is None or not pred.strip():
+        return Verdict(False, parse_failed=True, reason="no answer")
+    why = refuse_reason(pred)
+    if why:
+        timed = why.startswith("power")
+        return Verdict(False, parse_failed=not timed, timed_out=timed, reason=f"refused: {why}")
+    fast = numeric_fast_path(pred, gold)
+    if fast is not None:
+        return Verdict(fast, fast_path=True)
+    return None
+
+
+def verify_batch(
+    pairs: Sequence[tuple[str | None, str | None]], timeout: float = DEFAULT_TIMEOUT
+) -> list[Verdict]:
+    """Verify many ``(pred, gold)`` pairs (extracted answers, not whole completions).
+
+    Duplicates are checked once; work spreads over the worker pool; each item gets at most
+    ``timeout`` seconds (plus a hard grace period) and is never retried. Thread-safe.
+    """
+    if timeout is None or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    out: list[Verdict | None] = [None] * len(pairs)
+    todo: dict[tuple[str, str], list[int]] = {}
+    for i, (pred, gold) in enumerate(pairs):
+        pre = precheck(pred, gold)
+        if pre is not None:
+            out[i] = pre
+            continue
+        key = (str(pred).strip(), str(gold).strip())
+        hit = _cache_get(key)
+        if hit is not None:
+            out[i] = hit
+        else:
+            todo.setdefault(key, []).append(i)
+    if todo:
+        keys = list(todo)
+        verdicts = get_pool().run([("mv", p, g, float(timeout)) for p, g in keys])
+        for key, verdict in zip(keys, verdicts, strict=True):
+            _cache_put(key, verdict)
+            for i in todo[key]:
+                out[i] = verdict
+    return [v if v is not None else Verdict(False, parse_failed=True) for v in out]
+
+
+def verify_answer(pred: str | None, gold: str | None, timeout: float = DEFAULT_TIMEOUT) -> Verdict:
+    """Check one extracted answer against one gold answer (see :class:`Verdict`). Thread-safe."""
+    return verify_batch([(pred, gold)], timeout)[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# An independent checker (plain sympy) for cross-checking math-verify's verdicts
+# ----------------------------------------------------------------------------------------------
+
+_SIMPLE_SUBS: tuple[tuple[str, str], ...] = (
+    ("\\left", ""), ("\\right", ""), ("\\!", ""), ("\\,", ""), ("\\;", ""), ("\\ ", ""),
+    ("\\dfrac", "\\frac"), ("\\tfrac", "\\frac"), ("\\cdot", "*"), ("\\times", "*"), ("\\div", "/"),
+    ("\\pi", " pi "), ("\\infty", " oo "), ("^\\circ", ""), ("^{\\circ}", ""), ("\\%", ""), ("%", ""),
+    ("\\$", ""), ("$", ""), ("{,}", ""),
+)
+
+
+def _latex_to_sympy_text(s: str) -> str:
+    """A small, deliberately independent LaTeX -> sympy-syntax normaliser."""
+    s = s.strip().rstrip(".")
+    for a, b in _SIMPLE_SUBS:
+        s = s.replace(a, b)
+    s = re.sub(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}", r"\1", s)
+    s = re.sub(r"^\s*[A-Za-z]\s*=\s*", "", s)  # "x = 5" -> "5"
+    for _ in range(MAX_NESTING):  # innermost first: \frac{a}{b}, \sqrt[n]{a}, \sqrt{a}
+        new = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"((\1)/(\2))", s)
+        new = re.sub(r"\\frac(\d)(\d)", r"((\1)/(\2))", new)
+        new = re.sub(r"\\sqrt\[([^{}\[\]]*)\]\{([^{}]*)\}", r"((\2)**(1/(\1)))", new)
+        new = re.sub(r"\\sqrt\{([^{}]*)\}", r"sqrt(\1)", new)
+        new = re.sub(r"\\sqrt(\d)", r"sqrt(\1)", new)
+        if new == s:
+            break
+        s = new
+    s = s.replace("{", "(").replace("}", ")").replace("^", "**")
+    s = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", s)  # 1,000 -> 1000
+    return s
+
+
+def _to_sympy(text: str) -> Any:
+    from sympy.parsing.sympy_parser import (
+        convert_xor,
+        implicit_multiplication_application,
+        parse_expr,
+        standard_transformations,
+    )
+
+    t = _latex_to_sympy_text(text)
+    if "\\" in t or not t:
+        raise ValueError(f"unsupported LaTeX in {text!r}")
+    transforms = standard_transformations + (implicit_multiplication_application, convert_xor)
+    parts = [p for p in re.split(r",(?![^()]*\))", t)] if "," in t else [t]
+    exprs = [parse_expr(p, transformations=transforms, evaluate=True) for p in parts]
+    return exprs[0] if len(exprs) == 1 else tuple(exprs)
+
+
+def _equal_exprs(a: Any, b: Any) -> bool:
+    import sympy
+
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        if not (isinstance(a, tuple) and isinstance(b, tuple)) or len(a) != len(b):
+            return False
+        return all(_equal_exprs(x, y) for x, y in zip(a, b, strict=True))
+    if a == b:
+        return True
+    diff = sympy.simplify(a - b)
+    if diff == 0:
+        return True
+    if diff.free_symbols:
+        return False
+    val = complex(sympy.N(diff, 30))
+    scale = max(1.0, abs(complex(sympy.N(b, 30))))
+    return abs(val) <= 1e-9 * scale
+
+
+def _sympy_equal_local(pred: str, gold: str, timeout: float | None = DEFAULT_TIMEOUT) -> bool | None:
+    use_timer = bool(timeout) and threading.current_thread() is threading.main_thread()
+    if use_timer:
+        old = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, float(timeout))  # type: ignore[arg-type]
+    try:
+        return _equal_exprs(_to_sympy(pred), _to_sympy(gold))
+    except _Deadline:
+        return None
+    except Exception:
+        return None
+    finally:
+        if use_timer:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def sympy_equal(pred: str | None, gold: str | None, timeout: float = DEFAULT_TIMEOUT) -> bool | None:
+    """Second opinion, independent of math-verify: True/False, or None if either side won't parse.
+
+    Uses its own LaTeX normaliser and plain sympy (``simplify``, then a 30-digit numeric check),
+    runs in the same guarded workers, so it is as safe as :func:`verify_answer`. Meant for
+    cross-checking evaluation verdicts, not for training rewards.
+    """
+    if not pred or not gold or not str(pred).strip() or not str(gold).strip():
+        return None
+    if refuse_reason(pred) or refuse_reason(gold):
+        return None
+    fast = numeric_fast_path(pred, gold)
+    if fast is not None and parse_plain_number(pred) and not parse_plain_number(pred)[1]:  # type: ignore[index]
+        return fast
+    return get_pool().run([("sympy", pred, str(gold), float(timeout))])[0]
+
+
+def warm_up() -> None:
+    """Start the worker pool now (e.g. before a timed loop) instead of on first use."""
+    pool = get_pool()
+    pool.run([("mv", "x", "1", DEFAULT_TIMEOUT)] * pool.size)
+
+
+if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--worker":
+    _worker_main(Connection(int(sys.argv[2]), writable=False), Connection(int(sys.argv[3]), readable=False))
