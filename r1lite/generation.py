@@ -120,7 +120,7 @@ def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
     return ids
 
 
-class _StopOnStrings:
+class StopOnStrings:
     """Per-row stopping criterion: True once a row's *generated* text contains a stop string.
 
     Only the newly generated part is decoded (the R1-Zero prompt itself mentions ``</answer>``),
@@ -252,7 +252,7 @@ def _generate_batch(
         top_p=top_p if sample else None, top_k=0 if sample else None, num_beams=1, use_cache=True,
         pad_token_id=tokenizer.pad_token_id, eos_token_id=sorted(eos_ids),
     )
-    criteria = StoppingCriteriaList([_StopOnStrings(tokenizer, stop, prompt_len)])
+    criteria = StoppingCriteriaList([StopOnStrings(tokenizer, stop, prompt_len)])
     torch.manual_seed(seed)
     out = model.generate(**enc, generation_config=config, stopping_criteria=criteria)
     return [finish_completion(row, tokenizer, eos_ids, stop) for row in out[:, prompt_len:].tolist()]

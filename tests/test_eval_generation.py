@@ -96,7 +96,7 @@ def test_finish_completion_stop_string_eos_and_length(smollm2_tokenizer) -> None
 def test_stop_criterion_ignores_the_prompt_and_stops_rows_independently(smollm2_tokenizer) -> None:
     import torch
 
-    from r1lite.generation import _StopOnStrings
+    from r1lite.generation import StopOnStrings
 
     tok = smollm2_tokenizer
     prompt = tok("Answer inside <answer> </answer> tags.").input_ids
@@ -105,7 +105,7 @@ def test_stop_criterion_ignores_the_prompt_and_stops_rows_independently(smollm2_
     filler = tok(" x").input_ids
     width = max(len(plain), len(tagged))
     rows = [prompt + filler * (width - len(g)) + g for g in (plain, tagged)]  # the newest token ends the row
-    crit = _StopOnStrings(tok, ("</answer>",), prompt_len=len(prompt))
+    crit = StopOnStrings(tok, ("</answer>",), prompt_len=len(prompt))
     done = crit(torch.tensor(rows))
     assert done.tolist() == [False, True]  # "</answer>" in the prompt does not count
 
