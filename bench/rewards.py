@@ -1,0 +1,305 @@
+"""Benchmark: r1lite's ``accuracy`` rule vs math-verify called in-process, per completion.
+
+    python bench/rewards.py [--data-dir ../shared/data] [--json results/bench_rewards.json]
+
+Builds >= 2,000 realistic R1-Zero completions from GSM8K and MATH-500 in GRPO groups of 8 per
+problem (TRL's default ``num_generations``): correct answers written in several equivalent
+ways (each group has a habitual format it uses 3 times in 4), wrong answers (two recurring
+ones per group, as a policy's mistakes cluster), unparseable/missing answers, and ~5%
+pathological items such as ``9^{9^{9^9}}``, 1 MB strings and deeply nested braces. It scores
+them
+
+(a) with r1lite's ``accuracy`` rule, in TRL-sized batches, workers started (warm-up timed
+    separately), caches cold;
+(b) the way TRL's and open-r1's accuracy rewards do it: ``math_verify.parse`` of the gold and of
+    the prediction, then ``verify``, per completion, in-process, with math-verify's own signal
+    timeouts. (b) sees exactly the strings r1lite hands math-verify (same extraction, same
+    ``$...$`` wrapping), so the two can only differ in speed and safety. Pathological items are
+    not given to (b): ``10^{10^{10}}`` hangs it in C code where no signal can interrupt.
+
+Speed is compared on the identical non-pathological items in one run. A third pass scores
+every item, pathological ones included, one completion per call, to measure the worst
+per-item wall time. No torch is involved (nothing to set threads for); the verify workers
+are capped by ``R1LITE_VERIFY_WORKERS`` (default: min(4, CPUs)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from r1lite.rewards import get_rule
+from r1lite.rewards.extract import extract_answer
+from r1lite.rewards.verify import clear_caches, get_pool, mathverify_inputs, reset_pool, warm_up
+from rich.console import Console
+from rich.progress import track
+from rich.table import Table
+
+GROUP = 8  # TRL's default num_generations
+
+
+@dataclass
+class Item:
+    text: str
+    gold: str
+    kind: str  # correct | wrong | unparseable | pathological
+    source: str  # gsm8k | math500
+
+
+def _with_commas(n: int) -> str:
+    return f"{n:,}"
+
+
+def _gsm_rows(data_dir: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in (data_dir / "gsm8k" / "test.jsonl").open():
+        rec = json.loads(line)
+        reasoning, _, gold = rec["answer"].rpartition("####")
+        rows.append((re.sub(r"<<[^>]*>>", "", reasoning).strip(), gold.strip().replace(",", "")))
+    return rows
+
+
+def _math_rows(data_dir: Path) -> list[tuple[str, str]]:
+    rows = []
+    for line in (data_dir / "math500" / "test.jsonl").open():
+        rec = json.loads(line)
+        rows.append((rec["solution"].replace("\\boxed", "")[:1500], rec["answer"].strip()))
+    return rows
+
+
+def _wrap(reasoning: str, answer: str) -> str:
+    return f"<think>\n{reasoning}\n</think>\n<answer>\n{answer}\n</answer>"
+
+
+_GSM_FORMS = (str, lambda v: f"${v}", lambda v: f"{v}.00", lambda v: _with_commas(v) if isinstance(v, int) else v,
+              lambda v: f"\\boxed{{{v}}}", lambda v: f"{v} dollars", lambda v: f"The answer is {v}.",
+              lambda v: f"${v}$")
+_MATH_FORMS = (str, lambda a: f"${a}$", lambda a: f"\\boxed{{{a}}}", lambda a: str(a).replace("\\frac", "\\dfrac"),
+               lambda a: f"\\({a}\\)")
+
+
+class _Policy:
+    """How one sampled group answers one problem: a habitual answer format (used 3 times in 4)
+    and two recurring wrong answers, the way a policy's samples cluster in a GRPO group."""
+
+    def __init__(self, source: str, gold: str, other_golds: list[str], rng: random.Random) -> None:
+        self.rng = rng
+        self.forms = _GSM_FORMS if source == "gsm8k" else _MATH_FORMS
+        self.habit = rng.randrange(len(self.forms))
+        value: Any = int(gold) if re.fullmatch(r"-?\d+", gold) else gold
+        self.gold_value = value
+        if isinstance(value, int):
+            self.wrong = [value + rng.choice([-10, -2, -1, 1, 2, 3, 10]) for _ in range(2)]
+        else:
+            self.wrong = rng.sample([o for o in other_golds if o != gold], 2)
+
+    def answer(self, correct: bool) -> str:
+        form = self.forms[self.habit if self.rng.random() < 0.75 else self.rng.randrange(len(self.forms))]
+        value = self.gold_value if correct else self.rng.choice(self.wrong)
+        return form(value if isinstance(value, int) else str(value))
+
+
+_UNPARSEABLE = (
+    lambda r, a: f"<think>\n{r}\n</think>\nSo the result is {a}.",  # no answer tag
+    lambda r, a: f"<think>\n{r}\n</think>\n<answer>\n</answer>",
+    lambda r, a: f"<think>\n{r}\n</think>\n<answer>I am not sure.</answer>",
+    lambda r, a: f"<think>\n{r[: len(r) // 2]}",  # truncated mid-reasoning
+    lambda r, a: f"<think>\n{r}\n</think>\n<answer>}}{{\\frac{{</answer>",
+)
+
+PATHOLOGICAL = (
+    "9^{9^{9^9}}",
+    "10^{10^{10}}",
+    "2^{2^{2^{2^{2}}}}",
+    "(1+x)^{100000}",
+    "100000!",
+    "{" * 5000 + "1" + "}" * 5000,
+    "(" * 3000 + "1" + ")" * 3000,
+    "1+" * 500_000 + "1",  # 1 MB answer
+    "\\frac{" * 200 + "1" + "}{2}" * 200,
+    "x" * 1_000_000,
+)
+
+
+def build_items(data_dir: Path, n_gsm: int, n_math: int, seed: int, n_warm: int = 0) -> tuple[list[Item], list[Item]]:
+    """(timed items, warm-up items): groups of ``GROUP`` completions per problem, ~5% pathological.
+
+    The warm-up items come from ``n_warm`` other problems per dataset, so warming up fills no
+    gold cache the timed pass could use.
+    """
+    rng = random.Random(seed)
+    gsm_all = rng.sample(_gsm_rows(data_dir), n_gsm + n_warm)
+    math_all = rng.sample(_math_rows(data_dir), n_math + n_warm)
+    math_golds = [g for _, g in math_all]
+    timed = _completions(gsm_all[n_warm:], math_all[n_warm:], math_golds, rng)
+    warm = _completions(gsm_all[:n_warm], math_all[:n_warm], math_golds, rng)
+    return timed, [it for it in warm if it.kind != "pathological"]
+
+
+def _completions(gsm: list[tuple[str, str]], math_rows: list[tuple[str, str]], math_golds: list[str],
+                 rng: random.Random) -> list[Item]:
+    items: list[Item] = []
+    for source, rows in (("gsm8k", gsm), ("math500", math_rows)):
+        for reasoning, gold in rows:
+            policy = _Policy(source, gold, math_golds, rng)
+            for _ in range(GROUP):
+                u = rng.random()
+                if u < 0.05:
+                    if rng.random() < 0.5:
+                        text = _wrap(reasoning, rng.choice(PATHOLOGICAL))
+                    else:  # a huge reasoning with an ordinary answer: extraction must stay linear
+                        text = _wrap(("let me think again " * 60_000), gold)
+                    items.append(Item(text, gold, "pathological", source))
+                elif u < 0.50:
+                    items.append(Item(_wrap(reasoning, policy.answer(True)), gold, "correct", source))
+                elif u < 0.80:
+                    items.append(Item(_wrap(reasoning, policy.answer(False)), gold, "wrong", source))
+                else:
+                    items.append(Item(rng.choice(_UNPARSEABLE)(reasoning, gold), gold, "unparseable", source))
+    return items
+
+
+def baseline_score(text: str, gold: str) -> float | None:
+    """TRL/open-r1 style: parse gold and prediction, verify, in-process, every time."""
+    from math_verify import parse, verify
+
+    def mv_parse(answer: str) -> list:
+        parsed: list = []
+        for s in mathverify_inputs(answer):
+            parsed = parse(s, parsing_timeout=10)
+            if any(not isinstance(p, str) for p in parsed):
+                return parsed
+        return parsed
+
+    gold_parsed = mv_parse(gold)
+    if not any(not isinstance(p, str) for p in gold_parsed):
+        return None
+    pred = extract_answer(text, "strict")
+    if pred is None:
+        return 0.0
+    return float(verify(gold_parsed, mv_parse(pred), timeout_seconds=5))
+
+
+def run_r1lite(items: list[Item], batch: int, warm_items: list[Item]) -> tuple[float, list[float | None], float]:
+    """Fresh workers warmed on other problems, empty verdict cache: (seconds, scores, start-up seconds)."""
+    reset_pool()
+    t0 = time.perf_counter()
+    warm_up()
+    startup = time.perf_counter() - t0
+    rule = get_rule("accuracy")
+    for i in range(0, len(warm_items), batch):
+        chunk = warm_items[i : i + batch]
+        rule([it.text for it in chunk], answer=[it.gold for it in chunk])
+    clear_caches()
+    scores: list[float | None] = []
+    t0 = time.perf_counter()
+    for i in track(range(0, len(items), batch), description="r1lite accuracy", transient=True):
+        chunk = items[i : i + batch]
+        scores += rule([it.text for it in chunk], answer=[it.gold for it in chunk])
+    return time.perf_counter() - t0, scores, startup
+
+
+def run_baseline(items: list[Item], warm_items: list[Item]) -> tuple[float, list[float | None], list[float]]:
+    for it in warm_items:  # same warm-up as r1lite's workers get (regexes, ANTLR, sympy caches)
+        baseline_score(it.text, it.gold)
+    scores, times = [], []
+    t0 = time.perf_counter()
+    for it in track(items, description="math-verify in-process", transient=True):
+        t = time.perf_counter()
+        scores.append(baseline_score(it.text, it.gold))
+        times.append(time.perf_counter() - t)
+    return time.perf_counter() - t0, scores, times
+
+
+def run_per_item(items: list[Item]) -> tuple[list[float], list[float | None]]:
+    """Every item alone (pathological included), cold caches: the per-item wall time."""
+    reset_pool()
+    warm_up()
+    rule = get_rule("accuracy")
+    times, scores = [], []
+    for it in track(items, description="r1lite per item", transient=True):
+        t = time.perf_counter()
+        scores += rule([it.text], answer=[it.gold])
+        times.append(time.perf_counter() - t)
+    return times, scores
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get("R1LITE_DATA_DIR", "../shared/data")))
+    ap.add_argument("--gsm8k", type=int, default=150, help=f"GSM8K problems (x{GROUP} completions)")
+    ap.add_argument("--math500", type=int, default=125, help=f"MATH-500 problems (x{GROUP} completions)")
+    ap.add_argument("--batch", type=int, default=64, help="completions per reward call (a TRL step)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--warm", type=int, default=25, help="other problems per dataset used to warm up both sides")
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    if not (args.data_dir / "gsm8k" / "test.jsonl").is_file():
+        print(f"error: no GSM8K data under {args.data_dir}; pass --data-dir or set R1LITE_DATA_DIR", file=sys.stderr)
+        return 2
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    items, warm_items = build_items(args.data_dir, args.gsm8k, args.math500, args.seed, args.warm)
+    normal = [it for it in items if it.kind != "pathological"]
+
+    r1_s, r1_scores, warm_s = run_r1lite(normal, args.batch, warm_items)
+    base_s, base_scores, base_times = run_baseline(normal, warm_items)
+    item_times, all_scores = run_per_item(items)
+
+    compared = [(a, b, it) for a, b, it in zip(r1_scores, base_scores, normal, strict=True)]
+    agree = sum(a == b for a, b, _ in compared)
+    disagreements = [{"text_tail": it.text[-200:], "gold": it.gold, "r1lite": a, "math_verify": b}
+                     for a, b, it in compared if a != b][:20]
+    worst = max(range(len(items)), key=lambda i: item_times[i])
+    patho = [i for i, it in enumerate(items) if it.kind == "pathological"]
+    summary = {
+        "speedup": base_s / r1_s,
+        "agreement": agree / len(compared),
+        "max_item_seconds": item_times[worst],
+        "r1lite_completions_per_s": len(normal) / r1_s,
+        "math_verify_completions_per_s": len(normal) / base_s,
+        "n_completions": len(items),
+        "n_compared": len(compared),
+        "n_pathological": len(patho),
+        "worker_startup_seconds": warm_s,
+        "n_warmup_completions": len(warm_items),
+        "verify_workers": get_pool().size,
+        "batch": args.batch,
+        "math_verify_max_item_seconds": max(base_times),
+        "pathological_max_item_seconds": max((item_times[i] for i in patho), default=0.0),
+        "pathological_scored_correct": sum(all_scores[i] == 1.0 for i in patho),
+    }
+    table = Table(title=f"accuracy reward: {len(items)} completions ({len(patho)} pathological), "
+                        f"{summary['verify_workers']} verify workers, {os.cpu_count()} CPUs")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("r1lite accuracy (completions/s)", f"{summary['r1lite_completions_per_s']:.0f}")
+    table.add_row("math-verify in-process (completions/s)", f"{summary['math_verify_completions_per_s']:.0f}")
+    table.add_row("speedup", f"{summary['speedup']:.1f}x")
+    table.add_row("agreement on non-pathological", f"{agree}/{len(compared)} = {summary['agreement']:.2%}")
+    table.add_row("worst per-item wall time, r1lite", f"{summary['max_item_seconds']:.2f} s "
+                  f"({items[worst].kind}, {items[worst].source})")
+    table.add_row("worst per-item, math-verify (non-pathological)", f"{summary['math_verify_max_item_seconds']:.2f} s")
+    table.add_row("verify worker start-up (once per process)", f"{warm_s:.2f} s")
+    Console().print(table)
+    for d in disagreements[:5]:
+        print("DISAGREE", d)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload: dict[str, Any] = {"summary": summary, "disagreements": disagreements,
+                                   "worst_item": {"kind": items[worst].kind, "text_head": items[worst].text[:300]}}
+        args.json.write_text(json.dumps(payload, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
