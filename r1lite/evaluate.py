@@ -32,7 +32,7 @@ from r1lite.metrics import DEFAULT_ALPHA, default_ks, per_problem_scores, summar
 
 SCHEMA_VERSION = 1
 DEFAULT_BENCHMARKS = "gsm8k,math500,aime24,amc23,minerva_math"
-CUSTOM_SUFFIXES = (".jsonl", ".json")
+CUSTOM_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
 
 
 class EvalError(ValueError):
@@ -61,22 +61,21 @@ class Benchmark:
 
 
 def is_custom(spec: str) -> bool:
-    return spec.endswith(CUSTOM_SUFFIXES) or os.sep in spec or Path(spec).is_file()
+    """A data file (JSONL/JSON/Parquet/CSV) rather than a task name or ``file.py:obj`` task plugin."""
+    return spec.lower().endswith(CUSTOM_SUFFIXES)
 
 
 def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
-    """A registered task (``gsm8k``, ``math500``, ...) or a custom JSONL file with the given keys."""
+    """A registered task (``gsm8k``, ``math500``, ...) or a custom data file with the given keys."""
     if is_custom(spec):
         return load_custom(spec, limit, question_key, answer_key)
-    try:
-        from r1lite.tasks import get_task
-    except ImportError as exc:
-        raise EvalError(f"benchmark {spec!r}: the tasks package is unavailable ({exc})") from exc
+    from r1lite.tasks import get_task
+
     try:
         task = get_task(spec)
     except Exception as exc:  # registry errors list the known names
-        raise EvalError(f"unknown benchmark {spec!r}: {exc}. Pass a task name (e.g. {DEFAULT_BENCHMARKS}) "
-                        "or a .jsonl file with --question-key/--answer-key") from exc
+        raise EvalError(f"unknown benchmark {spec!r}: {str(exc).rstrip('.')}. Pass a task name (e.g. "
+                        f"{DEFAULT_BENCHMARKS}) or a .jsonl file with --question-key/--answer-key") from exc
     try:
         data = task.load(split, limit=limit)
     except Exception as exc:
@@ -89,18 +88,22 @@ def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, 
 
 
 def load_custom(path: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
-    """A JSONL (or JSON list) file of records; the gold is ``answer_key`` (``#### x`` and ``\\boxed{x}`` unwrapped)."""
+    """Records of a data file; the gold is ``answer_key`` (GSM8K's ``#### x`` and ``\\boxed{x}`` unwrapped)."""
     from r1lite.rewards.extract import last_boxed_content
+    from r1lite.tasks.sources import read_records
 
     p = Path(path).expanduser()
     if not p.is_file():
-        raise EvalError(f"benchmark file {p} not found; pass an existing .jsonl file or a task name")
-    records = _read_records(p)
+        raise EvalError(f"benchmark file {p} not found; pass an existing data file or a task name")
+    try:
+        records = read_records(p)
+    except Exception as exc:
+        raise EvalError(f"benchmark file {p}: {exc}") from exc
     questions, golds = [], []
-    for line, rec in records[: limit or None]:
+    for i, rec in enumerate(records[: limit or None], 1):
         for key in (question_key, answer_key):
             if key not in rec:
-                raise EvalError(f"{p}:{line}: no key {key!r} (keys: {', '.join(sorted(rec))}); "
+                raise EvalError(f"{p}: record {i} has no key {key!r} (keys: {', '.join(sorted(rec))}); "
                                 "set --question-key/--answer-key")
         gold = rec[answer_key]
         if isinstance(gold, str) and "####" in gold:
@@ -112,30 +115,6 @@ def load_custom(path: str, limit: int | None, question_key: str, answer_key: str
     if not questions:
         raise EvalError(f"benchmark file {p} has no records")
     return Benchmark(p.stem, questions, golds, str(p.resolve()), "custom", "lenient")
-
-
-def _read_records(p: Path) -> list[tuple[int, dict[str, Any]]]:
-    text = p.read_text(encoding="utf-8")
-    if p.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{p}: not valid JSON ({exc})") from exc
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise EvalError(f"{p}: a .json benchmark must be a list of objects")
-        return list(enumerate(data, 1))
-    out = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise EvalError(f"{p}:{i}: not a JSON line ({exc.msg})") from exc
-        if not isinstance(rec, dict):
-            raise EvalError(f"{p}:{i}: each line must be a JSON object")
-        out.append((i, rec))
-    return out
 
 
 def render_prompts(questions: Sequence[str], template: str | None, tokenizer: Any) -> tuple[list[str], str]:
