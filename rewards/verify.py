@@ -807,7 +807,7 @@ def _equal_exprs(a: Any, b: Any) -> bool:
     if diff.free_symbols:
         return False
     val = complex(sympy.N(diff, 30))
-    scale = max(1.0, abs(complex(sympy.N(b, 30))))
+    scale = 1.0 if getattr(b, "free_symbols", None) else max(1.0, abs(complex(sympy.N(b, 30))))
     return abs(val) <= 1e-9 * scale
 
 

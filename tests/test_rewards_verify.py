@@ -1,0 +1,213 @@
+"""Safe verification: fast paths agree with math-verify, hard limits hold, any thread works."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+from r1lite.rewards.extract import last_boxed_content
+from r1lite.rewards.verify import (
+    HARD_GRACE,
+    Verdict,
+    canonical,
+    check_with_math_verify,
+    decide,
+    get_pool,
+    mathverify_inputs,
+    numeric_fast_path,
+    refuse_reason,
+    sympy_equal,
+    verify_answer,
+    verify_batch,
+)
+
+
+def math_verify_says(pred: str, gold: str) -> Verdict:
+    """math-verify's own verdict on the same strings, no shortcuts (main thread, in-process)."""
+    return check_with_math_verify(pred, gold, None, shortcut=False)
+
+
+NUMBER_FORMS = ("{v}", "${v}$", "\\boxed{{{v}}}", "{v}.00", "\\${v}", "${v}", "{v} dollars", "The answer is {v}.",
+                "Answer: {v}")
+OTHER_NUMBERS = ("0.5", "0.333333", "0.3333333", "0.333", "2.0000001", "1.9999999", "3.14159", "12345678901234.5",
+                 "\\frac{1}{2}", "\\dfrac{1}{3}", "-\\frac{3}{4}", "\\frac{-3}{4}", "3/4", "\\frac12", "\\frac{4}{2}",
+                 "007", "-0", "18 percent", "18%", "1,5", "1e3", "It's 18")
+
+
+def _numbers() -> list[str]:
+    out = list(OTHER_NUMBERS)
+    for v in (0, 1, -1, 18, 1000, 1234567, -2500, 10**20):
+        out += [f.format(v=v) for f in NUMBER_FORMS]
+        if abs(v) >= 1000:
+            out.append(f"{v:,}")
+    return out
+
+
+def test_fast_paths_agree_with_math_verify() -> None:
+    """Every verdict reached without math-verify equals math-verify's own (seeded sample of pairs)."""
+    import random
+
+    nums = _numbers()
+    pairs = list(itertools.product(nums, nums))
+    random.Random(0).shuffle(pairs)
+    decided = 0
+    for pred, gold in pairs[:900]:
+        fast, needs_gold = decide(pred, gold)
+        if fast is None:
+            continue
+        decided += 1
+        mv = math_verify_says(pred, gold)
+        expected = mv.reward
+        got = None if (needs_gold and mv.gold_unparseable) else fast.reward
+        assert got == expected, (pred, gold, fast, mv)
+    assert decided > 500  # the fast paths really do cover plain numbers
+
+
+def test_same_text_shortcut_agrees_on_real_golds(data_dir) -> None:
+    """A prediction that only re-wraps the gold is correct for math-verify too (MATH-500 and Minerva)."""
+    golds = [json.loads(line)["answer"] for line in (data_dir / "math500" / "test.jsonl").open()][::3]
+    golds += [last_boxed_content(json.loads(line)["solution"])
+              for line in (data_dir / "minerva_math" / "test.jsonl").open()][::3]
+    checked = 0
+    for gold in filter(None, golds):
+        for pred in (f"${gold}$", f"\\boxed{{{gold}}}", gold.replace("\\frac", "\\dfrac"), f" {gold}  "):
+            if canonical(pred) != canonical(gold):
+                continue
+            mv = math_verify_says(pred, gold)
+            if mv.gold_unparseable:
+                break
+            assert mv.correct, (pred, gold)
+            checked += 1
+    assert checked > 300
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "correct"),
+    [
+        ("18", "18", True),
+        ("18.00", "18", True),
+        ("$18", "18", True),
+        ("1,000", "1000", True),
+        ("\\frac{1}{2}", "0.5", True),
+        ("0.333333", "\\frac{1}{3}", True),  # math-verify rounds floats to 6 places
+        ("0.333", "\\frac{1}{3}", False),
+        ("x^2+1", "1+x^2", True),
+        ("\\sqrt{12}", "2\\sqrt{3}", True),
+        ("(1,2)", "(2,1)", False),
+        ("Evelyn", "\\text{Evelyn}", True),
+        ("17", "18", False),
+    ],
+)
+def test_verify_answer_matches_math_verify(pred: str, gold: str, correct: bool) -> None:
+    v = verify_answer(pred, gold)
+    assert v.correct is correct
+    assert math_verify_says(pred, gold).correct is correct  # the expectation is math-verify's, not ours
+
+
+def test_missing_and_unparseable() -> None:
+    assert verify_answer(None, "5").parse_failed
+    assert verify_answer("", "5").reward == 0.0
+    gold_bad = verify_answer("7", "\\frac{")
+    assert gold_bad.gold_unparseable and gold_bad.reward is None
+    assert verify_answer("7", None).reward is None
+    assert verify_answer("7", "   ").reward is None
+    # a missing answer against an unparseable gold is skipped, not scored 0
+    assert verify_answer(None, "\\frac{").reward is None
+    pf = verify_answer("I am not sure.", "x^2")
+    assert pf.parse_failed and pf.reward == 0.0
+
+
+@pytest.mark.parametrize(
+    "pred",
+    ["9^{9^{9^9}}", "10^{10^{10}}", "2^{2^{2^{2^{2}}}}", "{" * 5000 + "1" + "}" * 5000, "1+" * 500_000 + "1",
+     "\\frac{" * 200 + "1" + "}{2}" * 200],
+)
+def test_pathological_inputs_are_refused_fast(pred: str) -> None:
+    start = time.perf_counter()
+    v = verify_answer(pred, "5")
+    assert time.perf_counter() - start < 0.5
+    assert not v.correct and (v.timed_out or v.parse_failed)
+    assert refuse_reason(pred)
+
+
+def test_slow_item_times_out_and_counts_as_timeout() -> None:
+    start = time.perf_counter()
+    v = verify_answer("(1+x)^{100000}", "5", timeout=0.3)
+    elapsed = time.perf_counter() - start
+    assert v.timed_out and not v.correct and v.reward == 0.0
+    assert elapsed < 0.3 + HARD_GRACE + 0.5
+
+
+def test_stuck_worker_is_killed_and_replaced() -> None:
+    """A worker that stops answering (as in C code no signal can interrupt) is killed at the hard limit."""
+    pool = get_pool()
+    verify_answer("x+2", "2+x")  # make sure a worker is running
+    victims = [w for w in pool._workers if w is not None and w.alive()]
+    for w in victims:
+        os.kill(w.proc.pid, signal.SIGSTOP)
+    restarts = pool.restarts
+    start = time.perf_counter()
+    v = verify_answer("x+3", "3+x", timeout=0.2)
+    assert v.timed_out and "hard time limit" in v.reason
+    assert time.perf_counter() - start < 0.2 + HARD_GRACE + 1.0
+    assert pool.restarts > restarts
+    assert verify_answer("x+4", "4+x").correct  # the replacement works
+
+
+def test_works_off_the_main_thread() -> None:
+    """math-verify's own timeout raises outside the main thread; ours must not."""
+    results: list[Verdict] = []
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            results.append(verify_answer(f"{i}+y", f"y+{i}"))
+            results.append(verify_answer("(1+x)^{100000}", "5", timeout=0.3))
+        except BaseException as exc:  # pragma: no cover - the failure we test for
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    assert sum(r.correct for r in results) == 4 and sum(r.timed_out for r in results) == 4
+
+
+def test_batch_dedupes_and_keeps_order() -> None:
+    pairs = [("x+1", "1+x"), ("18", "18"), (None, "3"), ("x+1", "1+x"), ("2x", "x+x"), ("5", "6")]
+    assert [v.reward for v in verify_batch(pairs)] == [1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="timeout"):
+        verify_batch(pairs, timeout=0)
+
+
+def test_mathverify_inputs_wrapping() -> None:
+    assert mathverify_inputs("x^2+1") == ["$x^2+1$"]  # bare LaTeX gets math delimiters
+    assert mathverify_inputs("$x$") == ["$x$"]
+    assert mathverify_inputs("\\$18") == ["$\\$18$"]  # an escaped dollar is currency, not a delimiter
+    assert mathverify_inputs("18 dollars") == ["18 dollars"]  # prose: math-verify's own number rules
+    assert mathverify_inputs("Evelyn") == ["Evelyn", "$Evelyn$"]
+
+
+def test_numeric_fast_path_defers_in_the_rounding_sliver() -> None:
+    assert numeric_fast_path("2.0000001", "2") is None  # rounding to 6 places decides: defer
+    assert numeric_fast_path("2.01", "2") is False
+    assert numeric_fast_path("\\boxed{1,000}", "1000") is True
+    assert numeric_fast_path("x", "1") is None
+
+
+def test_sympy_equal_second_opinion() -> None:
+    assert sympy_equal("\\frac{1}{2}", "0.5") is True
+    assert sympy_equal("2\\sqrt{3}", "\\sqrt{12}") is True
+    assert sympy_equal("\\dfrac{\\pi}{2}", "\\frac{\\pi}{2}") is True
+    assert sympy_equal("(1, 2)", "(1,2)") is True
+    assert sympy_equal("x+1", "x+2") is False
+    assert sympy_equal("\\frac{", "1") is None
+    assert sympy_equal("9^{9^{9^9}}", "1") is None
+    assert sympy_equal(None, "1") is None
