@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,7 @@ def resolve_records(
                                                                        else f" (${DATA_DIR_ENV} is not set)"))
     if hub_id:
         where = f"Hub dataset {hub_id}" + (f" (config {hub_config})" if hub_config else "") + f", split {hub_split or split}"
+        print(f"[r1lite] task {task_name}: loading {where} ...", file=sys.stderr)
         try:
             return load_hub(hub_id, hub_config, hub_split or split), where
         except Exception as exc:  # offline, unknown id, missing split: all end up in the message
