@@ -125,7 +125,7 @@ def resolve_records(
             if not path.is_file():
                 raise DataSourceError(
                     f"task {task_name!r}: data file {path} not found. Pass an existing JSONL/JSON/Parquet/CSV "
-                    f"file (--data-path / source=) or a Hub dataset id.")
+                    f"file (--data-path / --task_source / source=) or a Hub dataset id.")
             return read_records(path), str(path.resolve())
         hub_id, hub_config, hub_split = source, None, None  # an explicit Hub id replaces the default
     else:
@@ -146,7 +146,8 @@ def resolve_records(
         tried.append("no default Hub dataset for this task")
     raise DataSourceError(
         f"task {task_name!r}: could not load split {split!r}. Tried:\n  - " + "\n  - ".join(tried)
-        + f"\nFix: pass a local JSONL/JSON/Parquet/CSV file (--data-path FILE, or source='FILE' in Python), "
+        + f"\nFix: pass a local JSONL/JSON/Parquet/CSV file (`r1lite tasks show --data-path FILE`, "
+          f"`--task_source FILE` when training, source='FILE' in Python), "
           f"or set {DATA_DIR_ENV} to a directory holding {data_name}/{split}.jsonl, or go online for the Hub."
     )
 
