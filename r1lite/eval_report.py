@@ -176,7 +176,7 @@ def compare_rows(a: dict[str, Any], b: dict[str, Any], n_boot: int = 1000, seed:
             names = [m for m in ma if m in mb]
             pairs = [(m, m) for m in names] or [(next(iter(ma)), next(iter(mb)))]  # headline vs headline
             for na, nb in pairs:
-                rows.append(_delta_row(name, mode, na, nb, ba, bb, paired and na == nb, n_boot, seed))
+                rows.append(_delta_row(name, mode, na, nb, ba, bb, paired, n_boot, seed))
     if not rows:
         raise ReportError("the two runs share no benchmark: nothing to compare")
     return rows

@@ -5,12 +5,14 @@ so everything downstream (grading, metrics, ``samples.jsonl``) is backend-agnost
 
 The transformers path is what makes CPU evaluation bearable: prompts are sorted by token
 length so a batch wastes little left padding, decoding uses the KV cache, and each row stops
-on EOS or a stop string (``</answer>``) while the rest of the batch carries on. Use
+on EOS or a stop string (``</answer>``) and drops out of the batch (and its cache) while the rest
+carry on, so one long completion does not make the others pay for its length. Use
 :func:`generate` directly from other code (the trainer's held-out evaluation does).
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import time
 from collections.abc import Callable, Sequence
@@ -189,8 +191,10 @@ def generate(
 
     Rows (prompt, sample) are sorted by prompt length (longest first) and decoded in batches of
     ``batch_size`` with left padding and the KV cache; a row stops at EOS or a ``stop`` string
-    (kept in the text). Greedy when ``temperature == 0``. Sampling is seeded per batch: the
-    same prompts, settings and batch size reproduce the same completions. ``on_prompt_done(i,
+    (kept in the text) and leaves the batch at once. Greedy when ``temperature == 0``. Each row
+    samples from its own generator seeded by (``seed``, prompt, sample index), so a sample does
+    not depend on batch size, prompt order or resuming (up to float noise from batch shapes);
+    sampling follows HF's temperature + top-p warpers (no top-k). ``on_prompt_done(i,
     completions)`` fires as soon as all ``n`` samples of prompt ``i`` exist (for incremental
     saving). Returns completions in prompt order.
     """
@@ -217,11 +221,12 @@ def generate(
     started, tokens = time.perf_counter(), 0
     try:
         with bar, torch.inference_mode():
-            for b, start in enumerate(range(0, len(rows), batch_size)):
+            for start in range(0, len(rows), batch_size):
                 batch = rows[start:start + batch_size]
                 texts = [prompts[i] for i, _ in batch]
-                done = _generate_batch(model, tokenizer, texts, temperature, top_p, max_new_tokens,
-                                       seed + b, stop, eos_ids, device)
+                seeds = [row_seed(seed, prompts[i], j) for i, j in batch]
+                done = _decode_batch(model, tokenizer, texts, seeds, temperature, top_p, max_new_tokens, stop,
+                                     eos_ids, device)
                 for (i, j), completion in zip(batch, done, strict=True):
                     results[i][j] = completion
                     tokens += completion.num_tokens
@@ -235,27 +240,89 @@ def generate(
     return [list(r) for r in results]  # type: ignore[misc]
 
 
-def _generate_batch(
-    model: Any, tokenizer: Any, texts: list[str], temperature: float, top_p: float, max_new_tokens: int,
-    seed: int, stop: Sequence[str], eos_ids: set[int], device: Any,
-) -> list[Completion]:
-    """One padded ``model.generate`` call; rows end on their own EOS / stop string."""
+def row_seed(seed: int, prompt: str, sample: int) -> int:
+    """Seed of one (prompt, sample) row: its samples do not depend on batching, order or resuming."""
+    digest = hashlib.sha256(f"{seed}\0{sample}\0{prompt}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+def _next_tokens(logits: Any, temperature: float, top_p: float, generators: list[Any]) -> Any:
+    """Greedy argmax, or temperature + nucleus sampling with one generator per row (as HF's warpers do)."""
     import torch
-    from transformers import GenerationConfig, StoppingCriteriaList
+
+    if temperature == 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(dim=-1, descending=True)
+        # drop a token once the mass before it already reaches top_p (the top token always stays)
+        drop = (sorted_p.cumsum(dim=-1) - sorted_p) >= top_p
+        sorted_p = sorted_p.masked_fill(drop, 0.0)
+        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_p)
+    return torch.cat([torch.multinomial(probs[r], 1, generator=g) for r, g in enumerate(generators)])
+
+
+def _cache_kwarg(model: Any) -> str:
+    """transformers 5 renamed ``past_key_values`` to ``cache``; older and remote-code models keep the old name."""
+    import inspect
+
+    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+
+
+def _output_cache(out: Any) -> Any:
+    cache = out.get("cache") if hasattr(out, "get") else None
+    return cache if cache is not None else out.past_key_values
+
+
+def _decode_batch(
+    model: Any, tokenizer: Any, texts: list[str], seeds: list[int], temperature: float, top_p: float,
+    max_new_tokens: int, stop: Sequence[str], eos_ids: set[int], device: Any,
+) -> list[Completion]:
+    """Decode one left-padded batch with the KV cache, dropping each row from the batch as it finishes.
+
+    ``model.generate`` keeps computing finished rows until the longest one ends; here a row
+    leaves the batch (and the cache) at its EOS or stop string, so uneven lengths cost nothing.
+    Greedy steps are the same argmax ``generate`` takes; sampling uses one seeded generator per row.
+    """
+    import torch
 
     special = wants_special_tokens(texts[0], tokenizer)
     enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=special).to(device)
-    prompt_len = enc.input_ids.shape[1]
-    sample = temperature > 0
-    config = GenerationConfig(
-        max_new_tokens=max_new_tokens, do_sample=sample, temperature=temperature if sample else None,
-        top_p=top_p if sample else None, top_k=0 if sample else None, num_beams=1, use_cache=True,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=sorted(eos_ids),
-    )
-    criteria = StoppingCriteriaList([StopOnStrings(tokenizer, stop, prompt_len)])
-    torch.manual_seed(seed)
-    out = model.generate(**enc, generation_config=config, stopping_criteria=criteria)
-    return [finish_completion(row, tokenizer, eos_ids, stop) for row in out[:, prompt_len:].tolist()]
+    mask = enc.attention_mask
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=enc.input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                logits_to_keep=1)
+    cache, logits = _output_cache(out), out.logits[:, -1, :]
+    cache_kw = _cache_kwarg(model)
+    next_pos = positions[:, -1] + 1
+    generators = [torch.Generator(device=device).manual_seed(s) for s in seeds] if temperature > 0 else []
+    active = list(range(len(texts)))
+    generated: list[list[int]] = [[] for _ in texts]
+    window = max((len(s) for s in stop if s), default=0) + 2
+    eos = torch.tensor(sorted(eos_ids), device=device)
+    for step in range(max_new_tokens):
+        tokens = _next_tokens(logits, temperature, top_p, generators)
+        finished = torch.isin(tokens, eos).tolist()
+        for k, (row, tok) in enumerate(zip(active, tokens.tolist(), strict=True)):
+            generated[row].append(tok)
+            if not finished[k] and stop:
+                tail = tokenizer.decode(generated[row][-window:], skip_special_tokens=True)
+                finished[k] = any(s in tail for s in stop if s)
+        if step == max_new_tokens - 1 or all(finished):
+            break
+        if any(finished):
+            keep = [k for k, f in enumerate(finished) if not f]
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            mask, tokens, next_pos = mask[index], tokens[index], next_pos[index]
+            active = [active[k] for k in keep]
+            generators = [generators[k] for k in keep] if generators else []
+        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
+        out = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_pos[:, None],
+                    use_cache=True, **{cache_kw: cache})
+        cache, logits = _output_cache(out), out.logits[:, -1, :]
+        next_pos = next_pos + 1
+    return [finish_completion(ids, tokenizer, eos_ids, stop) for ids in generated]
 
 
 # ----------------------------------------------------------------------------------------------

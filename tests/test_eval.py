@@ -181,10 +181,10 @@ def test_custom_jsonl_benchmark(tmp_path: Path, tiny_model_dir: str, monkeypatch
 
 
 def run_scripted(tmp_path: Path, name: str, data_dir: Path, tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch,
-                 script) -> Path:
-    use_backend(monkeypatch, ScriptedBackend(gsm8k_golds(data_dir, 30), script))
+                 script, limit: int = 30) -> Path:
+    use_backend(monkeypatch, ScriptedBackend(gsm8k_golds(data_dir, limit), script))
     out = tmp_path / name
-    assert main(["--model", tiny_model_dir, "--benchmarks", "gsm8k", "--limit", "30", "--n", "2",
+    assert main(["--model", tiny_model_dir, "--benchmarks", "gsm8k", "--limit", str(limit), "--n", "2",
                  "--output-dir", str(out), *FAST]) == 0
     return out / "results.json"
 
@@ -207,6 +207,11 @@ def test_compare_flags_real_deltas_only(data_dir: Path, tiny_model_dir: str, tmp
     assert main(["compare", str(weak), str(close), "--plot", str(plot), "--markdown", str(md)]) == 0
     mean_row = next(r for r in md.read_text().splitlines() if "| strict | mean@2 |" in r)
     assert "+3.3" in mean_row and "| no | paired |" in mean_row  # one problem more: inside the CI
+    short = run_scripted(tmp_path, "short", data_dir, tiny_model_dir, monkeypatch, lambda i, j, g: tagged(g),
+                         limit=20)
+    assert main(["compare", str(weak), str(short), "--plot", str(plot), "--markdown", str(md)]) == 0
+    mean_row = next(r for r in md.read_text().splitlines() if "| strict | mean@2 |" in r)
+    assert "+80.0" in mean_row and "| yes | unpaired |" in mean_row  # different problem sets: no pairing
 
 
 def test_errors_are_clear(data_dir: Path, tiny_model_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

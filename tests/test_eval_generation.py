@@ -49,6 +49,34 @@ def test_batched_greedy_matches_one_prompt_at_a_time(tiny) -> None:
         assert row[0].num_tokens == ref.num_tokens
 
 
+def test_rows_leaving_the_batch_early_do_not_disturb_the_others(tiny) -> None:
+    model, tokenizer = tiny
+    refs = [naive(model, tokenizer, p, 12) for p in PROMPTS]
+    ids = tokenizer(refs[1].text, add_special_tokens=False).input_ids
+    stop = tokenizer.decode(ids[:3]).strip()[-3:]  # ends prompt 1's row after ~3 tokens, the others run on
+    assert stop
+    batched = generate(model, tokenizer, PROMPTS, max_new_tokens=12, batch_size=4, progress=False, stop=(stop,))
+    eos = eos_token_ids(model, tokenizer)
+    for prompt, row in zip(PROMPTS, batched, strict=True):
+        enc = tokenizer(prompt, return_tensors="pt")
+        full = model.generate(**enc, max_new_tokens=12, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+        ref = finish_completion(full[0, enc.input_ids.shape[1]:].tolist(), tokenizer, eos, (stop,))
+        assert (row[0].text, row[0].num_tokens, row[0].finish_reason) == (ref.text, ref.num_tokens, ref.finish_reason)
+    assert batched[1][0].finish_reason == "stop" and batched[1][0].num_tokens < 12
+    assert any(r[0].num_tokens == 12 for r in batched)
+
+
+def test_samples_do_not_depend_on_batching_and_tiny_top_p_is_greedy(tiny) -> None:
+    model, tokenizer = tiny
+    kw = dict(n=2, temperature=1.0, top_p=1.0, max_new_tokens=6, seed=5, progress=False)
+    one = generate(model, tokenizer, PROMPTS, batch_size=1, **kw)
+    many = generate(model, tokenizer, PROMPTS[::-1], batch_size=8, **kw)[::-1]
+    assert [[c.text for c in r] for r in one] == [[c.text for c in r] for r in many]
+    greedy = generate(model, tokenizer, PROMPTS, max_new_tokens=6, progress=False)
+    nucleus = generate(model, tokenizer, PROMPTS, temperature=1.0, top_p=1e-6, max_new_tokens=6, progress=False)
+    assert [r[0].text for r in greedy] == [r[0].text for r in nucleus]
+
+
 def test_results_come_back_in_prompt_order(tiny) -> None:
     model, tokenizer = tiny
     forward = generate(model, tokenizer, PROMPTS, max_new_tokens=6, batch_size=3, progress=False)
