@@ -15,8 +15,9 @@ caller, past which the worker is killed and replaced; (3) verdicts are cached pe
 ``(pred, gold)``; (4) oversized or absurdly nested input is refused before any parsing.
 All of this works from any thread.
 
-Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`,
-:func:`numeric_fast_path`, :func:`sympy_equal` (an independent sympy checker for cross-checks).
+Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`, :func:`prefetch_golds`
+(parse a batch's golds in the background while the policy generates), :func:`numeric_fast_path`,
+:func:`sympy_equal` (an independent sympy checker for cross-checks), :func:`warm_up`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -359,7 +360,7 @@ def _worker_main(conn_in: Connection, conn_out: Connection) -> None:
     except (ImportError, ValueError, OSError):
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    check_with_math_verify("1", "1", None)  # warm the regex/parser caches before the first item
+    check_with_math_verify("x+1", "1+x", None)  # compile math-verify's regexes before the first item
     conn_out.send("ready")
     while True:
         try:
@@ -606,11 +607,13 @@ def _cache_put(key: tuple[str, str], verdict: Verdict) -> None:
             _VERDICTS.popitem(last=False)
 
 
-def clear_caches() -> None:
-    """Forget cached verdicts (parsed golds live in the workers and are bounded LRUs)."""
+def clear_caches(golds: bool = True) -> None:
+    """Forget cached verdicts and, with ``golds``, which golds parse (the workers' parsed golds are
+    bounded LRUs; :func:`reset_pool` drops them too)."""
     with _VERDICTS_LOCK:
         _VERDICTS.clear()
-        _GOLD_OK.clear()
+        if golds:
+            _GOLD_OK.clear()
 
 
 _PROSE_NUMBER = re.compile(
@@ -724,6 +727,8 @@ _GOLD_OK: OrderedDict[str, bool] = OrderedDict()
 
 
 def _gold_status(gold: str) -> bool | None:
+    if parse_plain_number(gold) is not None:  # plain numbers always parse
+        return True
     with _VERDICTS_LOCK:
         return _GOLD_OK.get(gold)
 
@@ -735,6 +740,30 @@ def _note_gold(gold: str, verdict: Verdict) -> None:
         _GOLD_OK[gold] = not verdict.gold_unparseable
         if len(_GOLD_OK) > _CACHE_SIZE:
             _GOLD_OK.popitem(last=False)
+
+
+def prefetch_golds(golds: Iterable[Any], timeout: float = DEFAULT_TIMEOUT) -> threading.Thread | None:
+    """Parse golds in the workers in the background; returns the thread (None if nothing to do).
+
+    Call it when a batch's prompts are drawn, before generation: the golds are then parsed while
+    the policy generates, instead of on the reward's critical path (MATH golds cost ~3-10 ms each
+    in math-verify's LaTeX parser). Plain-number golds need no parsing and are skipped.
+    """
+    todo = []
+    for g in dict.fromkeys(str(g).strip() for g in golds if g is not None):
+        if g and _gold_status(g) is None and not refuse_reason(g):
+            todo.append(g)
+    if not todo:
+        return None
+
+    def work() -> None:
+        verdicts = get_pool().run([("gold", "", g, float(timeout)) for g in todo])
+        for g, v in zip(todo, verdicts, strict=True):
+            _note_gold(g, v)
+
+    thread = threading.Thread(target=work, name="r1lite-gold-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def verify_answer(pred: str | None, gold: str | None, timeout: float = DEFAULT_TIMEOUT) -> Verdict:

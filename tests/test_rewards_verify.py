@@ -20,6 +20,7 @@ from r1lite.rewards.verify import (
     get_pool,
     mathverify_inputs,
     numeric_fast_path,
+    prefetch_golds,
     refuse_reason,
     sympy_equal,
     verify_answer,
@@ -211,3 +212,20 @@ def test_sympy_equal_second_opinion() -> None:
     assert sympy_equal("\\frac{", "1") is None
     assert sympy_equal("9^{9^{9^9}}", "1") is None
     assert sympy_equal(None, "1") is None
+
+
+def test_prefetch_golds_parses_in_the_background() -> None:
+    from r1lite.rewards.verify import _gold_status
+
+    golds = ["\\frac{\\pi}{7} + q_{1}", "\\sqrt{13} - w", "42", "\\frac{"]
+    thread = prefetch_golds(golds + golds)
+    assert thread is not None
+    thread.join(30)
+    assert _gold_status(golds[0]) is True and _gold_status(golds[1]) is True
+    assert _gold_status("\\frac{") is False
+    assert prefetch_golds(golds) is None  # everything known: nothing to do
+    # a prediction written like a prefetched gold is then decided without a worker round trip
+    start = time.perf_counter()
+    assert verify_answer("\\boxed{\\sqrt{13} - w}", golds[1]).correct
+    assert time.perf_counter() - start < 0.05
+    assert verify_answer(None, "\\frac{").reward is None
