@@ -68,7 +68,7 @@ class ProceduralTask(Task):
         if source:
             return self.load_source(split, source, limit)
         self.check_split(split)
-        n = self.size(split) if limit is None else min(limit, self.size(split))
+        n = self.size(split) if limit is None else limit  # an explicit limit may exceed the default size
         rows = self.generate_split(split, n, seed)
         self.last_source = f"generated ({self.fingerprint() or 'default'}; split {split}, seed {seed})"
         return datasets.Dataset.from_list(rows)

@@ -41,6 +41,9 @@ def test_chat_prompt_matches_the_smollm2_chat_template(smollm2_tokenizer) -> Non
     assert text == (f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n{Q}<|im_end|>\n"
                     "<|im_start|>assistant\n")
     assert "SmolLM" not in text  # our system prompt replaces the model's default one
+    trl_ids = smollm2_tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=True,
+                                                    return_dict=True)["input_ids"]
+    assert prompt_length(prompt, smollm2_tokenizer) == len(trl_ids)  # counted the way TRL tokenizes it
 
 
 def test_r1zero_text_and_length_with_the_real_tokenizer(smollm2_tokenizer) -> None:
