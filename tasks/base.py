@@ -120,9 +120,8 @@ def _instantiate(obj: Any, spec: str, default_name: str, options: dict[str, Any]
     if isinstance(obj, Task):
         built = dataclasses.replace(obj, **_checked(type(obj), spec, options)) if options else obj
     elif callable(obj):
-        target = obj if inspect.isclass(obj) else obj
         try:
-            built = obj(**_checked(target, spec, options))
+            built = obj(**_checked(obj, spec, options))
         except TypeError as exc:
             raise TaskError(f"task {spec!r}: bad options {sorted(options)}: {exc}") from exc
     else:

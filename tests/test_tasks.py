@@ -54,7 +54,7 @@ def test_user_task_from_file(tmp_path: Path) -> None:
     assert t.load("train", limit=2)["answer"] == ["yo", "yo"]
 
 
-def test_decorator_registers_instances() -> None:
+def test_decorator_registers_task_classes() -> None:
     @task("test_fixed_task", overwrite=True)
     class Fixed(Task):
         def _load(self, split, *, source, limit, seed):
@@ -102,11 +102,11 @@ def test_gsm8k_golds_are_all_numbers(data_dir: Path) -> None:
         assert float(gold) == float(rec["answer"].split("####")[-1].strip().replace(",", ""))
 
 
-def test_math500_golds_parse_with_math_verify(data_dir: Path) -> None:
+@pytest.mark.parametrize("name", ["math500", "minerva_math", "aime24", "amc23"])
+def test_math_golds_parse_with_math_verify(data_dir: Path, name: str) -> None:
     from math_verify import parse
 
-    data = get_task("math500").load("test", limit=50)
-    for gold in data["answer"]:
+    for gold in get_task(name).load("test")["answer"]:
         assert parse(f"${gold}$"), gold
 
 
