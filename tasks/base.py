@@ -63,6 +63,10 @@ class Task:
         """
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise TaskError(f"task {self.name!r}: limit must be a non-negative integer or None, got {limit!r}")
+        if limit == 0:
+            import datasets
+
+            return datasets.Dataset.from_dict({"question": [], "answer": []})
         data = self._load(split, source=source, limit=limit, seed=seed)
         missing = {"question", "answer"} - set(data.column_names)
         if missing:

@@ -198,6 +198,7 @@ def test_procedural_tasks_are_deterministic_per_seed(name: str) -> None:
     c = get_task(name).load("train", limit=200, seed=4).to_list()
     assert a == b and a != c
     assert get_task(name).load("train", limit=50, seed=3).to_list() == a[:50]  # limit keeps the prefix
+    assert len(get_task(name).load("train", limit=0)) == 0
 
 
 @pytest.mark.parametrize("name", ["arithmetic", "countdown"])
