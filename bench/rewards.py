@@ -62,6 +62,7 @@ class Item:
     gold: str
     kind: str  # correct | wrong | unparseable | pathological
     source: str  # gsm8k | math500
+    huge_reasoning: bool = False  # pathological by size only: the answer itself is the gold
 
 
 def _with_commas(n: int) -> str:
@@ -168,10 +169,10 @@ def _completions(gsm: list[tuple[str, str]], math_rows: list[tuple[str, str]], m
                 u = rng.random()
                 if u < 0.05:
                     if rng.random() < 0.5:
-                        text = _wrap(reasoning, rng.choice(PATHOLOGICAL))
-                    else:  # a huge reasoning with an ordinary answer: extraction must stay linear
+                        items.append(Item(_wrap(reasoning, rng.choice(PATHOLOGICAL)), gold, "pathological", source))
+                    else:  # a 1 MB reasoning with an ordinary answer: extraction must stay linear
                         text = _wrap(("let me think again " * 60_000), gold)
-                    items.append(Item(text, gold, "pathological", source))
+                        items.append(Item(text, gold, "pathological", source, huge_reasoning=True))
                 elif u < 0.50:
                     items.append(Item(_wrap(reasoning, policy.answer(True)), gold, "correct", source))
                 elif u < 0.80:
@@ -244,6 +245,24 @@ def run_baseline(items: list[Item], warm_items: list[Item]) -> tuple[float, list
     return time.perf_counter() - t0, scores, times
 
 
+def run_trl(items: list[Item], batch: int, warm_items: list[Item]) -> tuple[float, list[float | None]]:
+    """TRL's own ``accuracy_reward`` (full-completion LaTeX extraction), for reference only: it
+    parses differently (a bare ``18`` in the answer tag scores 0), so agreement is not expected."""
+    from trl.rewards import accuracy_reward
+
+    def score(chunk: list[Item]) -> list[float | None]:
+        comps = [[{"role": "assistant", "content": it.text}] for it in chunk]
+        return accuracy_reward(comps, solution=[it.gold for it in chunk])
+
+    for i in range(0, len(warm_items), batch):
+        score(warm_items[i : i + batch])
+    scores: list[float | None] = []
+    t0 = time.perf_counter()
+    for i in track(range(0, len(items), batch), description="TRL accuracy_reward", transient=True):
+        scores += score(items[i : i + batch])
+    return time.perf_counter() - t0, scores
+
+
 def run_per_item(items: list[Item]) -> tuple[list[float], list[float | None]]:
     """Every item alone (pathological included), cold caches: the per-item wall time."""
     reset_pool()
@@ -276,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     r1_s, r1_scores, warm_s, r1_cached_s = run_r1lite(normal, args.batch, warm_items)
     base_s, base_scores, base_times = run_baseline(normal, warm_items)
+    trl_s, trl_scores = run_trl(normal, args.batch, warm_items)
     item_times, all_scores = run_per_item(items)
 
     compared = [(a, b, it) for a, b, it in zip(r1_scores, base_scores, normal, strict=True)]
@@ -289,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_golds_parsed": base_s / r1_cached_s,
         "agreement": agree / len(compared),
         "max_item_seconds": item_times[worst],
+        "speedup_vs_trl_accuracy_reward": trl_s / r1_s,
+        "agreement_with_trl_accuracy_reward": sum(a == b for a, b in zip(r1_scores, trl_scores, strict=True))
+        / len(normal),
         "r1lite_completions_per_s": len(normal) / r1_s,
         "math_verify_completions_per_s": len(normal) / base_s,
         "n_completions": len(items),
@@ -300,7 +323,9 @@ def main(argv: list[str] | None = None) -> int:
         "batch": args.batch,
         "math_verify_max_item_seconds": max(base_times),
         "pathological_max_item_seconds": max((item_times[i] for i in patho), default=0.0),
-        "pathological_scored_correct": sum(all_scores[i] == 1.0 for i in patho),
+        "pathological_answers_scored_correct": sum(all_scores[i] == 1.0 for i in patho if not items[i].huge_reasoning),
+        "huge_reasoning_scored_correct": f"{sum(all_scores[i] == 1.0 for i in patho if items[i].huge_reasoning)}"
+        f"/{sum(items[i].huge_reasoning for i in patho)}",
     }
     table = Table(title=f"accuracy reward: {len(items)} completions ({len(patho)} pathological), "
                         f"{summary['verify_workers']} verify workers, {os.cpu_count()} CPUs")
@@ -311,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("speedup", f"{summary['speedup']:.1f}x")
     table.add_row("speedup, golds already parsed (2nd epoch / prefetch_golds)",
                   f"{summary['speedup_golds_parsed']:.1f}x")
+    table.add_row("TRL accuracy_reward (completions/s), for reference", f"{len(normal) / trl_s:.0f}")
+    table.add_row("speedup vs TRL accuracy_reward", f"{summary['speedup_vs_trl_accuracy_reward']:.1f}x")
+    table.add_row("agreement with TRL accuracy_reward (different extraction)",
+                  f"{summary['agreement_with_trl_accuracy_reward']:.1%}")
     table.add_row("agreement on non-pathological", f"{agree}/{len(compared)} = {summary['agreement']:.2%}")
     table.add_row("worst per-item wall time, r1lite", f"{summary['max_item_seconds']:.2f} s "
                   f"({items[worst].kind}, {items[worst].source})")

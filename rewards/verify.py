@@ -466,6 +466,7 @@ class VerifyPool:
         if n < 1:
             raise ValueError(f"need at least one verify worker, got {n} (R1LITE_VERIFY_WORKERS)")
         self.size = n
+        self.pid = os.getpid()
         self._workers: list[_Worker | None] = [None] * n  # started lazily
         self._idle: queue.Queue[int] = queue.Queue()
         for slot in range(n):
@@ -556,6 +557,8 @@ class VerifyPool:
         self.restarts += 1
 
     def close(self) -> None:
+        if self.pid != os.getpid():  # a forked copy: the workers belong to the parent
+            return
         for slot, w in enumerate(self._workers):
             if w is not None:
                 w.close()
@@ -576,9 +579,14 @@ _POOL_LOCK = threading.Lock()
 
 
 def get_pool() -> VerifyPool:
+    """This process's worker pool, started on first use.
+
+    A forked child (e.g. a data-loader worker) must not talk to its parent's workers through
+    the inherited pipes, so a pool belongs to the process that made it.
+    """
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None:
+        if _POOL is None or _POOL.pid != os.getpid():
             _POOL = VerifyPool()
             atexit.register(_POOL.close)
         return _POOL

@@ -229,3 +229,16 @@ def test_prefetch_golds_parses_in_the_background() -> None:
     assert verify_answer("\\boxed{\\sqrt{13} - w}", golds[1]).correct
     assert time.perf_counter() - start < 0.05
     assert verify_answer(None, "\\frac{").reward is None
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_gets_its_own_workers() -> None:
+    assert verify_answer("x+5", "5+x").correct  # the parent's pool is running
+    parent_pool = get_pool()
+    pid = os.fork()
+    if pid == 0:  # child: must not use the parent's pipes
+        ok = verify_answer("x+6", "6+x").correct and get_pool() is not parent_pool
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert verify_answer("x+7", "7+x").correct  # and the parent's still works
