@@ -28,6 +28,7 @@ _MAX_BOX_CANDIDATES = 32
 # A number: "1,000" (valid thousands groups), "18", "-3.5", ".5". Commas that do not form
 # thousands groups split numbers ("5,6" -> 5 and 6), as a reader would.
 _NUMBER_RE = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+(?![\d])|\d+)?(?:\.\d+)?(?![\w])")
+_BARE_BOX_ARG = re.compile(r"[ \t]+([^\s$]+)")
 _NUMBER_TAIL = 4096  # the last number lives near the end; scan only the tail window first
 
 
@@ -93,8 +94,8 @@ def _box_argument(text: str, i: int) -> str | None:
                 if depth == 0:
                     return text[i + 1 : j].strip() or None
         return None
-    m = re.compile(r"[ \t]+([^\s$]+)").match(text, i)  # "\boxed 5"
-    return m.group(1) if m else None
+    m = _BARE_BOX_ARG.match(text, i)  # "\boxed 5."
+    return (m.group(1).rstrip(".,;") or None) if m else None
 
 
 def last_number(text: str) -> str | None:

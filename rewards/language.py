@@ -68,9 +68,23 @@ def word_languages(text: str) -> Counter[str]:
     return counts
 
 
+FOREIGN_SHARE = 0.2
+
+
 def dominant_language(text: str, default: str = "en") -> str:
+    """The prompt's language: a non-Latin script with at least 20% of the words wins over English.
+
+    Prompt templates (R1-Zero's "A conversation between User and Assistant...") are English, so a
+    Chinese question inside one is still mostly English words; its share is what tells.
+    """
     counts = word_languages(text)
-    return counts.most_common(1)[0][0] if counts else default
+    if not counts:
+        return default
+    total = sum(counts.values())
+    foreign = [(n, code) for code, n in counts.items() if code != "en"]
+    if foreign and max(foreign)[0] >= FOREIGN_SHARE * total:
+        return max(foreign)[1]
+    return counts.most_common(1)[0][0]
 
 
 def reasoning_text(text: str) -> str:
@@ -99,8 +113,9 @@ def language(completions: list[Any], lang: str | None = None, **kwargs: Any) -> 
     """Fraction of the reasoning's word-units that are in the target language (0.0 to 1.0).
 
     The reasoning is the ``<think>`` block (the whole completion if there is none). The target is
-    ``lang`` (e.g. ``"en"``, ``"zh"``) or, by default, the dominant language of the prompt (TRL's
-    ``prompts`` kwarg; English when there is no prompt). Code, LaTeX, numbers, punctuation and
+    ``lang`` (e.g. ``"en"``, ``"zh"``) or, by default, the prompt's language (TRL's ``prompts``
+    kwarg; a non-Latin script with 20% of the prompt's words beats an English template; English
+    when there is no prompt). Code, LaTeX, numbers, punctuation and
     single-letter variables are ignored; a Chinese/Japanese/Thai character counts as one word.
     ``None`` when the reasoning has no words at all (diagnostic ``no_words``).
     """

@@ -35,7 +35,7 @@ def test_strict(text: str | None, expected: str | None) -> None:
         ("\\boxed{1} and later \\boxed{2}", "2"),
         ("\\boxed{1} and a cut-off \\boxed{\\frac{3", "1"),  # unbalanced last box: the previous one
         ("\\fbox{9}", "9"),
-        ("thus \\boxed 5.", "5."),
+        ("thus \\boxed 5.", "5"),  # sentence punctuation is not part of it
         ("we get 12 apples, then 1,000 and finally -3.5", "-3.5"),
         ("costs 1,000", "1,000"),
         ("pairs 5,6", "6"),  # not a thousands group: two numbers

@@ -40,6 +40,10 @@ def test_language_target_from_prompt() -> None:
     assert language(comps, prompts=prompts) == [1.0, 1.0]
     assert language(comps[:1], prompts=["Please solve this"]) == [0.0]
     assert language(comps[1:]) == [1.0]  # no prompt: English
+    template = ("A conversation between User and Assistant. The user asks a question, and the Assistant "
+                "solves it. The assistant first thinks about the reasoning process in the mind and then "
+                "provides the user with the answer. User: 小明有三个苹果，又买了五个，现在一共有几个？ Assistant: <think>")
+    assert language(comps, prompts=[template, template]) == [1.0, 0.0]  # the question's language, not the template's
 
 
 def test_language_edge_cases() -> None:
