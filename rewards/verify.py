@@ -522,9 +522,7 @@ class VerifyPool:
                     if len(queues[donor]) < 2:
                         continue
                     i = queues[donor].pop()
-                w = self._worker(slot)
-                w.wait_ready()
-                w.send(jobs[i])
+                self._submit(slot, jobs[i])
                 busy[slot] = (i, time.monotonic() + jobs[i][3] + HARD_GRACE)
             if not busy:
                 continue
@@ -548,6 +546,19 @@ class VerifyPool:
                     self.timeouts += 1
                     self._restart(slot)
                     del busy[slot]
+
+    def _submit(self, slot: int, job: tuple[str, str, str, float]) -> None:
+        """Send a job, replacing the worker once if it died since its last answer."""
+        for attempt in (1, 2):
+            w = self._worker(slot)
+            try:
+                w.wait_ready()
+                w.send(job)
+                return
+            except (OSError, EOFError, RuntimeError):
+                if attempt == 2:
+                    raise RuntimeError("r1lite verify worker keeps dying on start; see its stderr above") from None
+                self._restart(slot)
 
     def _restart(self, slot: int) -> None:
         w = self._workers[slot]

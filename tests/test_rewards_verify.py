@@ -242,3 +242,12 @@ def test_forked_child_gets_its_own_workers() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert verify_answer("x+7", "7+x").correct  # and the parent's still works
+
+
+def test_dead_worker_is_replaced() -> None:
+    pool = get_pool()
+    assert verify_answer("x+8", "8+x").correct
+    for w in [w for w in pool._workers if w is not None and w.alive()]:
+        os.kill(w.proc.pid, signal.SIGKILL)
+        w.proc.wait(5)
+    assert verify_answer("x+9", "9+x").correct
