@@ -215,12 +215,16 @@ def print_summary(rows: list[dict[str, Any]], n: int) -> None:
     from rich.table import Table
 
     table = Table(title=f"{n} completions")
-    for col in ("rule", "mean", "scored", "skipped (None)", "parse failures", "timeouts", "other diagnostics"):
-        table.add_column(col, justify="left" if col in ("rule", "other diagnostics") else "right")
+    for col in ("rule", "mean", "scored", "skipped (None)", "parse failures", "timeouts"):
+        table.add_column(col, justify="left" if col == "rule" else "right", no_wrap=True)
     for r in rows:
         table.add_row(r["rule"], f"{r['mean']:.4f}", str(r["scored"]), str(r["skipped"]),
-                      f"{r['parse_failure_rate']:.1%}", f"{r['timeout_rate']:.1%}", r["other"])
-    Console().print(table)
+                      f"{r['parse_failure_rate']:.1%}", f"{r['timeout_rate']:.1%}")
+    console = Console()
+    console.print(table)
+    for r in rows:
+        if r["other"]:
+            console.print(f"  {r['rule']}: {r['other']}", highlight=False)
 
 
 def score_command(args: argparse.Namespace) -> int:
