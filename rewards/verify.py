@@ -652,8 +652,9 @@ def prose_number(pred: str) -> str | None:
 
 
 def certainly_unparseable(pred: str) -> bool:
-    """Several words without a digit, ``$``, backslash or bracket: math-verify finds nothing."""
-    return len(pred.split()) > 1 and not _MATHY.search(pred)
+    """A sentence (passed to math-verify as written, see :func:`mathverify_inputs`) without a digit,
+    ``$``, backslash or bracket: math-verify's LaTeX and number patterns cannot match anything."""
+    return not _MATHY.search(pred) and mathverify_inputs(pred) == [pred.strip()] and len(pred.split()) > 1
 
 
 def decide(pred: str | None, gold: str | None) -> tuple[Verdict | None, bool]:

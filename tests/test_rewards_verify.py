@@ -37,7 +37,8 @@ NUMBER_FORMS = ("{v}", "${v}$", "\\boxed{{{v}}}", "{v}.00", "\\${v}", "${v}", "{
                 "Answer: {v}")
 OTHER_NUMBERS = ("0.5", "0.333333", "0.3333333", "0.333", "2.0000001", "1.9999999", "3.14159", "12345678901234.5",
                  "\\frac{1}{2}", "\\dfrac{1}{3}", "-\\frac{3}{4}", "\\frac{-3}{4}", "3/4", "\\frac12", "\\frac{4}{2}",
-                 "007", "-0", "18 percent", "18%", "1,5", "1e3", "It's 18")
+                 "007", "-0", "18 percent", "18%", "1,5", "1e3", "It's 18", "x y", "xy", "I am not sure.",
+                 "no idea", "\\text{no}")
 
 
 def _numbers() -> list[str]:
@@ -56,8 +57,10 @@ def test_fast_paths_agree_with_math_verify() -> None:
     nums = _numbers()
     pairs = list(itertools.product(nums, nums))
     random.Random(0).shuffle(pairs)
+    tricky = [("x y", "xy"), ("I am not sure.", "x"), ("It's 18", "18"), ("18 percent", "18"), ("18%", "18"),
+              ("1,5", "1.5"), ("The answer is 18.", "18"), ("\\boxed{1,000}", "1000"), ("\\frac12", "0.5")]
     decided = 0
-    for pred, gold in pairs[:900]:
+    for pred, gold in tricky + pairs[:900]:
         fast, needs_gold = decide(pred, gold)
         if fast is None:
             continue
