@@ -7,12 +7,15 @@ Why not call ``math_verify.parse``/``verify`` directly (as TRL and open-r1 do)?
   the process forever inside a big-integer power.
 * The gold is re-parsed for every completion, and a plain ``18`` goes through LaTeX parsing.
 
-So: (1) plain numbers take an exact-rational fast path (microseconds) that only decides when
-math-verify would decide the same way and defers otherwise; (2) everything else runs in
-persistent worker subprocesses (forked from a preloaded fork server), each holding a parsed-gold
-cache, with a soft per-item ``setitimer`` deadline inside the worker and a hard deadline in the
-caller, past which the worker is killed and replaced; (3) verdicts are cached per
-``(pred, gold)``; (4) oversized or absurdly nested input is refused before any parsing.
+So: (1) plain numbers (also inside ``\\boxed{}``, ``$..$``, or a short sentence such as "18
+dollars") take an exact-rational fast path (microseconds) that decides only where math-verify
+would decide the same way and defers otherwise; a prediction that merely re-wraps the gold, or a
+sentence with nothing math-verify could extract, is decided without parsing it; (2) everything
+else runs in persistent worker subprocesses, jobs routed by gold so each worker keeps its own
+parsed-gold cache, with a soft per-item ``setitimer`` deadline inside the worker and a hard
+deadline in the caller past which the worker is killed and replaced; (3) verdicts are cached per
+``(pred, gold)``; (4) oversized, absurdly nested or power-tower input is refused before parsing.
+Every shortcut has a test proving it agrees with math-verify.
 All of this works from any thread.
 
 Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`, :func:`prefetch_golds`
@@ -501,6 +504,16 @@ class VerifyPool:
                 self._idle.put(slot)
         return results
 
+    def start(self) -> None:
+        """Start every worker and wait until each is ready."""
+        slots = [self._idle.get() for _ in range(self.size)]
+        try:
+            for slot in slots:
+                self._worker(slot).wait_ready()
+        finally:
+            for slot in slots:
+                self._idle.put(slot)
+
     def _route(self, jobs: Sequence[tuple[str, str, str, float]], slots: list[int]) -> dict[int, deque[int]]:
         queues: dict[int, deque[int]] = {s: deque() for s in slots}
         for i, job in enumerate(jobs):
@@ -888,9 +901,9 @@ def sympy_equal(pred: str | None, gold: str | None, timeout: float = DEFAULT_TIM
         return None
     if refuse_reason(pred) or refuse_reason(gold):
         return None
-    fast = numeric_fast_path(pred, gold)
-    if fast is not None and parse_plain_number(pred) and not parse_plain_number(pred)[1]:  # type: ignore[index]
-        return fast
+    p, g = parse_plain_number(pred), parse_plain_number(str(gold))
+    if p is not None and g is not None:  # two plain numbers: exact rational equality
+        return p[0] == g[0]
     return get_pool().run([("sympy", pred, str(gold), float(timeout))])[0]
 
 
@@ -905,9 +918,8 @@ def reset_pool() -> None:
 
 
 def warm_up() -> None:
-    """Start the worker pool now (e.g. before a timed loop) instead of on first use."""
-    pool = get_pool()
-    pool.run([("mv", "x", "1", DEFAULT_TIMEOUT)] * pool.size)
+    """Start every worker now (e.g. before a timed loop or while a model loads), not on first use."""
+    get_pool().start()
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--worker":
