@@ -276,6 +276,28 @@ def run_per_item(items: list[Item]) -> tuple[list[float], list[float | None]]:
     return times, scores
 
 
+def plot_throughput(summary: dict[str, Any], cached_per_s: float, trl_per_s: float, path: Path) -> None:
+    """Bar chart of completions/s, written beside the JSON."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = ["r1lite accuracy", "r1lite, golds\nalready parsed", "math-verify\nin-process", "TRL\naccuracy_reward"]
+    values = [summary["r1lite_completions_per_s"], cached_per_s, summary["math_verify_completions_per_s"], trl_per_s]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    bars = ax.bar(labels, values, color=["#2a7", "#7c9", "#888", "#bbb"])
+    ax.bar_label(bars, fmt="%.0f")
+    ax.set_ylabel("completions / s")
+    ax.set_title(f"accuracy reward on {summary['n_compared']} GSM8K/MATH-500 completions\n"
+                 f"{summary['verify_workers']} verify worker(s), agreement with math-verify {summary['agreement']:.1%}",
+                 fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get("R1LITE_DATA_DIR", "../shared/data")))
@@ -350,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print("DISAGREE", d)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        plot_throughput(summary, len(normal) / r1_cached_s, len(normal) / trl_s, args.json.with_suffix(".png"))
         payload: dict[str, Any] = {"summary": summary, "disagreements": disagreements,
                                    "worst_item": {"kind": items[worst].kind, "text_head": items[worst].text[:300]}}
         args.json.write_text(json.dumps(payload, indent=2))
