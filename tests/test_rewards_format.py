@@ -25,9 +25,11 @@ GOOD = "<think>\nadd them\n</think>\n<answer>\n5\n</answer>"
         ("<think>a<answer>5</answer></think>", 0.0),
         ("<think>a</think>", 0.0),
         ("", 0.0),
+        (None, 0.0),
+        ("<think>数学</think><answer>５</answer>", 1.0),
     ],
 )
-def test_format_strict(text: str, score: float) -> None:
+def test_format_strict(text: str | None, score: float) -> None:
     assert format_reward([text]) == [score]
 
 

@@ -67,3 +67,19 @@ def test_every_builtin_accepts_trl_kwargs() -> None:
         out = get_rule(name)(comps, **kwargs)
         assert len(out) == 1
         assert out[0] is None or isinstance(out[0], float) and not math.isnan(out[0]), name
+
+
+def test_entry_point_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A package can ship rules through the ``r1lite.rewards`` entry-point group."""
+    from importlib.metadata import EntryPoint
+
+    import r1lite.registry as registry
+
+    ep = EntryPoint(name="test_ep_tags", value="r1lite.rewards.format:tag_count", group="r1lite.rewards")
+    monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == "r1lite.rewards" else [])
+    monkeypatch.setattr(REWARDS, "_loaded_entry_points", False)
+    try:
+        assert "test_ep_tags" in list_rules()
+        assert get_rule("test_ep_tags")(["<think>a</think><answer>1</answer>"]) == [1.0]
+    finally:
+        REWARDS._items.pop("test_ep_tags", None)
