@@ -20,7 +20,8 @@ All of this works from any thread.
 
 Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`, :func:`prefetch_golds`
 (parse a batch's golds in the background while the policy generates), :func:`numeric_fast_path`,
-:func:`sympy_equal` (an independent sympy checker for cross-checks), :func:`warm_up`.
+:func:`sympy_equal` / :func:`sympy_equal_batch` (an independent sympy checker for cross-checks),
+:func:`warm_up`.
 """
 
 from __future__ import annotations
@@ -897,14 +898,33 @@ def sympy_equal(pred: str | None, gold: str | None, timeout: float = DEFAULT_TIM
     runs in the same guarded workers, so it is as safe as :func:`verify_answer`. Meant for
     cross-checking evaluation verdicts, not for training rewards.
     """
-    if not pred or not gold or not str(pred).strip() or not str(gold).strip():
-        return None
-    if refuse_reason(pred) or refuse_reason(gold):
-        return None
-    p, g = parse_plain_number(pred), parse_plain_number(str(gold))
-    if p is not None and g is not None:  # two plain numbers: exact rational equality
-        return p[0] == g[0]
-    return get_pool().run([("sympy", pred, str(gold), float(timeout))])[0]
+    return sympy_equal_batch([(pred, gold)], timeout)[0]
+
+
+def sympy_equal_batch(
+    pairs: Sequence[tuple[str | None, str | None]], timeout: float = DEFAULT_TIMEOUT
+) -> list[bool | None]:
+    """:func:`sympy_equal` for many pairs in one pass over the worker pool (duplicates once)."""
+    out: list[bool | None] = [None] * len(pairs)
+    todo: dict[tuple[str, str], list[int]] = {}
+    for i, (pred, gold) in enumerate(pairs):
+        if not pred or gold is None or not str(pred).strip() or not str(gold).strip():
+            continue
+        pred, gold = str(pred), str(gold)
+        if refuse_reason(pred) or refuse_reason(gold):
+            continue
+        p, g = parse_plain_number(pred), parse_plain_number(gold)
+        if p is not None and g is not None:
+            out[i] = p[0] == g[0]
+        else:
+            todo.setdefault((pred, gold), []).append(i)
+    if todo:
+        keys = list(todo)
+        results = get_pool().run([("sympy", p, g, float(timeout)) for p, g in keys])
+        for key, res in zip(keys, results, strict=True):
+            for i in todo[key]:
+                out[i] = res
+    return out
 
 
 def reset_pool() -> None:

@@ -215,6 +215,10 @@ def test_sympy_equal_second_opinion() -> None:
     assert sympy_equal("\\frac{", "1") is None
     assert sympy_equal("9^{9^{9^9}}", "1") is None
     assert sympy_equal(None, "1") is None
+    from r1lite.rewards.verify import sympy_equal_batch
+
+    pairs = [("x^2", "x \\cdot x"), ("3", "3.0"), ("1", None), ("x^2", "x \\cdot x"), ("\\frac{", "1"), ("2", "3")]
+    assert sympy_equal_batch(pairs) == [True, True, None, True, None, False]
 
 
 def test_prefetch_golds_parses_in_the_background() -> None:
