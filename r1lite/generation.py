@@ -274,11 +274,66 @@ def _output_cache(out: Any) -> Any:
     return cache if cache is not None else out.past_key_values
 
 
+MIN_SHARED_PREFIX = 16  # tokens; below this, computing a shared prefix once is not worth a separate call
+
+
+def _prefill(model: Any, tokenizer: Any, texts: list[str], device: Any) -> tuple[Any, Any, Any, Any]:
+    """Run the prompts through the model once: ``(cache, last logits, attention mask, next positions)`` per row.
+
+    Work is shared where it is identical: each distinct prompt is computed once (the ``n``
+    samples of a problem reuse it), and a token prefix common to all prompts in the batch (the
+    template's instructions or system prompt) is computed once and its cache copied to every
+    row. The layout per row is ``[shared prefix][left padding][rest of prompt]``; the attention
+    mask hides the padding and positions count only real tokens, so each row sees exactly its
+    own prompt.
+    """
+    import torch
+
+    special = wants_special_tokens(texts[0], tokenizer)
+    unique = list(dict.fromkeys(texts))
+    row_of = [unique.index(t) for t in texts] if len(unique) < len(texts) else None
+    ids = tokenizer(unique, add_special_tokens=special).input_ids
+    shared = _common_prefix(ids)
+    shared = min(shared, min(len(x) for x in ids) - 1)  # every prompt keeps >= 1 token for its own logits
+    if shared < MIN_SHARED_PREFIX or len(unique) == 1:
+        shared = 0
+    cache = None
+    cache_kw = _cache_kwarg(model)
+    if shared:
+        out = model(input_ids=torch.tensor([ids[0][:shared]], device=device), use_cache=True)
+        cache = _output_cache(out)
+        cache.batch_select_indices(torch.zeros(len(unique), dtype=torch.long, device=device))
+    width = max(len(x) - shared for x in ids)
+    pad = tokenizer.pad_token_id
+    suffix = torch.tensor([[pad] * (width - len(x) + shared) + x[shared:] for x in ids], device=device)
+    suffix_mask = torch.tensor([[0] * (width - len(x) + shared) + [1] * (len(x) - shared) for x in ids],
+                               device=device)
+    mask = torch.cat([suffix_mask.new_ones(len(ids), shared), suffix_mask], dim=1)
+    positions = shared + (suffix_mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=suffix, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
+                **{cache_kw: cache})
+    cache, logits, next_pos = _output_cache(out), out.logits[:, -1, :], positions[:, -1] + 1
+    if row_of is not None:  # fan the distinct prompts out to their sample rows
+        index = torch.tensor(row_of, device=device)
+        cache.batch_select_indices(index)
+        logits, mask, next_pos = logits[index], mask[index], next_pos[index]
+    return cache, logits, mask, next_pos
+
+
+def _common_prefix(seqs: list[list[int]]) -> int:
+    first = seqs[0]
+    n = min(len(x) for x in seqs)
+    for k in range(n):
+        if any(x[k] != first[k] for x in seqs):
+            return k
+    return n
+
+
 def _decode_batch(
     model: Any, tokenizer: Any, texts: list[str], seeds: list[int], temperature: float, top_p: float,
     max_new_tokens: int, stop: Sequence[str], eos_ids: set[int], device: Any,
 ) -> list[Completion]:
-    """Decode one left-padded batch with the KV cache, dropping each row from the batch as it finishes.
+    """Decode one batch with the KV cache (see :func:`_prefill`), dropping each row as it finishes.
 
     ``model.generate`` keeps computing finished rows until the longest one ends; here a row
     leaves the batch (and the cache) at its EOS or stop string, so uneven lengths cost nothing.
@@ -286,15 +341,8 @@ def _decode_batch(
     """
     import torch
 
-    special = wants_special_tokens(texts[0], tokenizer)
-    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=special).to(device)
-    mask = enc.attention_mask
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=enc.input_ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                logits_to_keep=1)
-    cache, logits = _output_cache(out), out.logits[:, -1, :]
+    cache, logits, mask, next_pos = _prefill(model, tokenizer, texts, device)
     cache_kw = _cache_kwarg(model)
-    next_pos = positions[:, -1] + 1
     generators = [torch.Generator(device=device).manual_seed(s) for s in seeds] if temperature > 0 else []
     active = list(range(len(texts)))
     generated: list[list[int]] = [[] for _ in texts]

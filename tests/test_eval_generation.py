@@ -77,6 +77,18 @@ def test_samples_do_not_depend_on_batching_and_tiny_top_p_is_greedy(tiny) -> Non
     assert [r[0].text for r in greedy] == [r[0].text for r in nucleus]
 
 
+def test_shared_template_prefix_is_computed_once_without_changing_outputs(tiny) -> None:
+    from r1lite.tasks.templates import R1ZERO_TEMPLATE
+
+    model, tokenizer = tiny
+    prompts = [R1ZERO_TEMPLATE.replace("{question}", q) for q in PROMPTS]
+    ids = tokenizer(prompts).input_ids
+    assert all(x[:20] == ids[0][:20] for x in ids)  # the instruction block is a shared prefix
+    batched = generate(model, tokenizer, prompts, max_new_tokens=10, batch_size=4, progress=False)
+    for prompt, row in zip(prompts, batched, strict=True):
+        assert row[0].text == naive(model, tokenizer, prompt, 10).text
+
+
 def test_results_come_back_in_prompt_order(tiny) -> None:
     model, tokenizer = tiny
     forward = generate(model, tokenizer, PROMPTS, max_new_tokens=6, batch_size=3, progress=False)
