@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--template", default=None, help="chat | r1zero | path to a template file "
                    "(default: chat when the tokenizer has a chat template, else r1zero)")
     p.add_argument("--limit", type=int, default=None, help="first N problems of each benchmark")
-    p.add_argument("--output-dir", default=None, help="run directory (default: eval_runs/<model>-<settings hash>)")
+    p.add_argument("--output-dir", default=None, help="run directory (default: runs/eval/<model>-<settings hash>)")
     p.add_argument("--question-key", default="question", help="question field of custom .jsonl benchmarks")
     p.add_argument("--answer-key", default="answer", help="gold answer field of custom .jsonl benchmarks")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
@@ -401,7 +401,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     model_fp = model_fingerprint(resolved)
     backend_name = _backend_name(args)
     key = run_key(model_fp, args, backend_name)
-    out = Path(args.output_dir or Path("eval_runs") / f"{_slug(args.model)}-{key[:8]}")
+    out = Path(args.output_dir or Path("runs") / "eval" / f"{_slug(args.model)}-{key[:8]}")
     out.mkdir(parents=True, exist_ok=True)
     store = SampleStore(out / "samples.jsonl", key, args.overwrite)
     backend = LazyBackend(args)

@@ -10,13 +10,12 @@ reported so a person can see which grader is wrong, instead of trusting one sile
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from r1lite.rewards.extract import MODES, extract_answer
 from r1lite.rewards.format import format_ok
-from r1lite.rewards.verify import DEFAULT_TIMEOUT, get_pool, sympy_equal, verify_batch
+from r1lite.rewards.verify import DEFAULT_TIMEOUT, sympy_equal_batch, verify_batch
 
 
 @dataclass
@@ -66,17 +65,12 @@ def grade(
 
 
 def _second_opinions(graded: list[Graded], golds: list[str | None], timeout: float) -> None:
-    """Fill ``Graded.second`` with ``sympy_equal`` on each distinct (prediction, gold) pair, in parallel."""
-    pairs = {(g.extracted[m], gold) for g, gold in zip(graded, golds, strict=True) for m in MODES
-             if g.extracted[m] is not None and gold is not None}
-    workers = max(1, get_pool().size)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        keys = list(pairs)
-        opinions = dict(zip(keys, pool.map(lambda pg: sympy_equal(pg[0], pg[1], timeout), keys), strict=True))
-    for g, gold in zip(graded, golds, strict=True):
-        for m in MODES:
-            pred = g.extracted[m]
-            g.second[m] = None if pred is None or gold is None else opinions[(pred, gold)]
+    """Fill ``Graded.second`` with the sympy checker's opinion on every (prediction, gold) pair, in one pass."""
+    slots = [(g, m) for g in graded for m in MODES]
+    gold_of = {id(g): gold for g, gold in zip(graded, golds, strict=True)}
+    opinions = sympy_equal_batch([(g.extracted[m], gold_of[id(g)]) for g, m in slots], timeout=timeout)
+    for (g, m), opinion in zip(slots, opinions, strict=True):
+        g.second[m] = opinion
 
 
 def disagreements(graded: Sequence[Graded], golds: Sequence[Any], mode: str) -> list[dict[str, Any]]:
@@ -90,7 +84,7 @@ def disagreements(graded: Sequence[Graded], golds: Sequence[Any], mode: str) -> 
     return rows
 
 
-def agreement(graded: Sequence[Graded], mode: str) -> dict[str, float | int]:
+def agreement(graded: Sequence[Graded], mode: str) -> dict[str, float | int | None]:
     """How often the two checkers agree where both could judge (``checked`` of them)."""
     both = [g for g in graded if g.second.get(mode) is not None]
     agree = sum(g.second[mode] == g.correct[mode] for g in both)
