@@ -198,6 +198,17 @@ def _delta_row(bench: str, mode: str, na: str, nb: str, ba: dict[str, Any], bb: 
             "delta": delta, "delta_ci": [lo, hi], "significant": bool(lo > 0 or hi < 0), "method": method}
 
 
+def setting_differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """Sampling settings and data that differ between two runs, as ``name (A vs B)``."""
+    out = [f"{k} ({a['sampling'].get(k)} vs {b['sampling'].get(k)})" for k in a["sampling"]
+           if a["sampling"].get(k) != b["sampling"].get(k)]
+    for name, ba in a["benchmarks"].items():
+        bb = b["benchmarks"].get(name)
+        if bb is not None and ba["data"]["fingerprint"] != bb["data"]["fingerprint"]:
+            out.append(f"{name} problems ({ba['num_problems']} vs {bb['num_problems']}, different data)")
+    return out
+
+
 def compare_table(rows: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
     header = ["benchmark", "mode", "metric", "A", "B", "delta", "delta 95% CI", "outside CI", "test"]
     body = [[r["benchmark"], r["mode"], r["metric"], metric_cell(r["a"]), metric_cell(r["b"]),
@@ -226,6 +237,9 @@ def compare_main(argv: list[str]) -> int:
     label_a, label_b = f"A: {a['model']['spec']}", f"B: {b['model']['spec']}"
     header, body = compare_table(rows)
     print_table(header, body, f"{label_a}  vs  {label_b}  (accuracy %, delta = B - A)")
+    differ = setting_differences(a, b)
+    if differ:
+        print("note: the runs differ in " + ", ".join(differ) + " (deltas mix model and evaluation settings)")
     if args.markdown:
         Path(args.markdown).write_text(f"A: `{a['model']['spec']}`, B: `{b['model']['spec']}`\n\n"
                                        + markdown_table(header, body))

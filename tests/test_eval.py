@@ -212,6 +212,7 @@ def test_compare_flags_real_deltas_only(data_dir: Path, tiny_model_dir: str, tmp
     assert main(["compare", str(weak), str(short), "--plot", str(plot), "--markdown", str(md)]) == 0
     mean_row = next(r for r in md.read_text().splitlines() if "| strict | mean@2 |" in r)
     assert "+80.0" in mean_row and "| yes | unpaired |" in mean_row  # different problem sets: no pairing
+    assert "gsm8k problems (30 vs 20, different data)" in capsys.readouterr().out
 
 
 def test_errors_are_clear(data_dir: Path, tiny_model_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
