@@ -175,3 +175,28 @@ def test_vllm_backend_is_a_clear_error_without_vllm_or_cuda(tiny_model_dir: str)
     print(f"vLLM backend unavailable here: {reason}")
     with pytest.raises(BackendError, match="vLLM"):
         make_backend("vllm", tiny_model_dir)
+
+
+@pytest.mark.gpu
+def test_vllm_backend_same_schema_on_gpu(tiny_model_dir: str) -> None:
+    reason = vllm_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    backend = make_backend("vllm", tiny_model_dir)
+    out = backend.generate(PROMPTS[:2], n=2, temperature=1.0, top_p=0.95, max_new_tokens=8, seed=0, progress=False)
+    assert [len(r) for r in out] == [2, 2]
+    assert all(isinstance(c, Completion) and c.finish_reason in ("stop", "eos", "length") and c.num_tokens <= 8
+               for r in out for c in r)
+
+
+@pytest.mark.gpu
+def test_transformers_backend_runs_on_cuda(tiny_model_dir: str) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device: the GPU path of the transformers backend is not exercised here")
+    gpu = make_backend("transformers", tiny_model_dir, device="cuda")
+    assert next(gpu.model.parameters()).is_cuda
+    out = gpu.generate(PROMPTS, n=2, temperature=1.0, top_p=0.95, max_new_tokens=8, seed=0, progress=False)
+    assert [len(r) for r in out] == [2] * len(PROMPTS)
+    assert all(0 < c.num_tokens <= 8 for r in out for c in r)
