@@ -16,7 +16,8 @@ from r1lite import evaluate
 from r1lite.evaluate import main
 from r1lite.generation import Completion
 
-FAST = ["--max-tokens", "6", "--no-progress", "--bootstrap", "200", "--batch-size", "8"]
+FAST = ["--max-tokens", "6", "--no-progress", "--bootstrap", "200", "--batch-size", "8", "--backend", "transformers",
+        "--device", "cpu"]
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -62,7 +63,8 @@ def tagged(answer: str) -> str:
 
 
 def test_tiny_model_end_to_end_schema_and_resume(tiny_model_dir: str, data_dir: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "run"
     args = ["--model", tiny_model_dir, "--benchmarks", "gsm8k,math500", "--limit", "3", "--n", "2",
             "--temperature", "1.0", "--output-dir", str(out), *FAST]
@@ -113,7 +115,9 @@ def test_tiny_model_end_to_end_schema_and_resume(tiny_model_dir: str, data_dir: 
     assert (grown["resumed_samples"], grown["generated_samples"]) == (6, 2)
 
     # Different sampling settings never mix with these samples.
+    capsys.readouterr()
     assert main([*args[:-len(FAST)], "--max-tokens", "7", *FAST[2:]]) == 2
+    assert "different settings" in capsys.readouterr().err
 
 
 def test_metrics_wiring_with_scripted_answers(data_dir: Path, tiny_model_dir: str, tmp_path: Path,
