@@ -1,0 +1,195 @@
+"""``R1Config``: TRL's ``GRPOConfig`` plus what an R1-Zero run needs (task, rewards, model alias, threads).
+
+Every field can come from a YAML file (``recipes/*.yaml``, optionally with ``presets: {cpu: ..., gpu: ...}``)
+and be overridden on the command line (``--field value``), following TRL's ``TrlParser`` pattern.
+Unknown fields and unknown reward names fail before any model loads, with the closest valid names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from trl import GRPOConfig
+
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
+SCALE_REWARDS = ("group", "batch", "none")
+IS_LEVELS = ("token", "sequence")
+ALGOS = ("grpo", "ppo")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot run; the message names the field and the fix."""
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # pragma: no cover - torch always importable here
+        return False
+
+
+def parse_weights(value: Any) -> dict[str, float] | None:
+    """``{"accuracy": 1, ...}`` / JSON / ``"accuracy=1.0,format=0.2"`` / ``"accuracy,format"`` -> {rule: weight}."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict):
+        out = value
+    elif isinstance(value, (list, tuple)):
+        out = {str(v): 1.0 for v in value}
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                out = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"rewards: {text!r} is not valid JSON ({exc}); "
+                                  "write e.g. --rewards accuracy=1.0,format=0.2") from exc
+        else:
+            out = {}
+            for part in filter(None, (p.strip() for p in text.split(","))):
+                name, _, weight = part.partition("=")
+                out[name.strip()] = weight.strip() or 1.0
+    else:
+        raise ConfigError(f"rewards must be a mapping rule -> weight, got {type(value).__name__}")
+    try:
+        return {str(k): float(v) for k, v in out.items()}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"rewards: every weight must be a number, got {out!r}") from exc
+
+
+def _parse_mapping(name: str, value: Any) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, dict):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            loaded = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name}: {value!r} is not a JSON object ({exc}); write e.g. "
+                              f"--{name} '{{\"key\": 1}}'") from exc
+        if isinstance(loaded, dict):
+            return loaded
+    raise ConfigError(f"{name} must be a mapping (YAML) or a JSON object (command line), got {value!r}")
+
+
+@dataclass
+class R1Config(GRPOConfig):
+    """GRPOConfig + r1lite's fields. CPU-friendly defaults: fp32, no gradient checkpointing, one log per step."""
+
+    # --- what to train -------------------------------------------------------------------------------
+    model: str = field(default="smollm2-135m", metadata={"help": "Hub id, local dir, .gguf file or alias (smollm2-135m)."})
+    algo: str = field(default="grpo", metadata={"help": "grpo (default) or ppo (actor + critic, see PPO docs)."})
+    task: str = field(default="arithmetic", metadata={"help": "Task name (r1lite tasks list) or file.py:object."})
+    task_source: str | None = field(default=None, metadata={"help": "Hub id or local data file; default: the task's."})
+    task_options: dict | str | None = field(default=None, metadata={"help": "Task options (JSON), e.g. difficulty."})
+    train_split: str = field(default="train", metadata={"help": "Split used for training."})
+    train_limit: int | None = field(default=None, metadata={"help": "Use at most this many training problems."})
+    template: str | None = field(default=None, metadata={"help": "r1zero, chat or a template file; default: auto."})
+    max_prompt_length: int | None = field(default=512, metadata={"help": "Drop (never truncate) longer prompts."})
+    rewards: dict | str | None = field(
+        default=None, metadata={"help": "Reward rules with weights, e.g. accuracy=1.0,format=0.2 (default: the task's)."})
+    reward_params: dict | str | None = field(
+        default=None, metadata={"help": "Per-rule parameters (JSON), e.g. {\"accuracy\": {\"mode\": \"strict\"}}."})
+
+    # --- CPU -----------------------------------------------------------------------------------------
+    threads: int | None = field(
+        default=None, metadata={"help": "torch CPU threads; default 1 on a <=2-core box (measured fastest), else 4."})
+
+    # --- dynamic sampling (DAPO) ---------------------------------------------------------------------
+    dynamic_sampling: bool = field(
+        default=True, metadata={"help": "Drop zero-advantage groups before the update (only when beta == 0)."})
+    dynamic_sampling_refill: int = field(
+        default=0, metadata={"help": "Extra generation rounds allowed per step to refill dropped groups."})
+
+    # --- held-out evaluation ---------------------------------------------------------------------------
+    heldout_split: str = field(default="test", metadata={"help": "Split for the held-out before/after evaluation."})
+    heldout_n: int = field(default=100, metadata={"help": "Held-out problems (0 disables the evaluation)."})
+    heldout_every: int = field(default=0, metadata={"help": "Also evaluate every N steps (0: only before/after)."})
+    heldout_max_new_tokens: int | None = field(default=None, metadata={"help": "Default: max_completion_length."})
+    heldout_temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
+    heldout_batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call."})
+
+    # --- LoRA ----------------------------------------------------------------------------------------
+    use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
+    lora_target_modules: str = field(default="all-linear", metadata={"help": "Comma list or all-linear."})
+
+    # --- what a user sees ----------------------------------------------------------------------------
+    table_every: int = field(default=10, metadata={"help": "Print the metrics table every N steps (0: never)."})
+    samples_every: int = field(default=1, metadata={"help": "Write completions+rewards to samples.jsonl every N steps."})
+    plot: bool = field(default=True, metadata={"help": "Write curves.png at the end."})
+    preset: str | None = field(default=None, metadata={"help": "Preset picked from the YAML (cpu or gpu)."})
+
+    # --- TRL/transformers defaults changed for r1lite --------------------------------------------------
+    logging_steps: float = field(default=1, metadata={"help": "Log every N steps (metrics.jsonl gets every log)."})
+    gradient_checkpointing: bool | None = field(
+        default=None, metadata={"help": "Default: on with CUDA, off on CPU (it only costs time there)."})
+    save_steps: float = field(default=50, metadata={"help": "Checkpoint every N steps."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Keep this many checkpoints."})
+
+    _VALID_DICT_FIELDS = GRPOConfig._VALID_DICT_FIELDS + ["task_options", "reward_params"]
+
+    def __post_init__(self) -> None:
+        self.rewards = parse_weights(self.rewards)
+        self.task_options = _parse_mapping("task_options", self.task_options)
+        self.reward_params = _parse_mapping("reward_params", self.reward_params)
+        self._check_choices()
+        on_gpu = cuda_available() and not self.use_cpu
+        if not on_gpu:
+            self.use_cpu = True
+        if self.bf16 is None:  # TRL turns None into True; on CPU r1lite trains in fp32
+            self.bf16 = bool(on_gpu and not self.fp16)
+        if getattr(self, "activation_checkpointing", None) is None:  # transformers 5 renamed the field
+            wanted = self.gradient_checkpointing
+            self.activation_checkpointing = bool(on_gpu) if wanted is None else bool(wanted)
+            self.gradient_checkpointing = None  # mirrored from activation_checkpointing, without a warning
+        if self.threads is None:
+            self.threads = default_threads()
+        if self.threads < 1:
+            raise ConfigError(f"threads must be >= 1, got {self.threads}")
+        if self.output_dir is None:
+            self.output_dir = str(Path("outputs") / f"{self.task.replace(':', '_').replace('/', '_')}-{self.algo}")
+        super().__post_init__()
+
+    def _check_choices(self) -> None:
+        checks = (("loss_type", LOSS_TYPES), ("scale_rewards", SCALE_REWARDS),
+                  ("importance_sampling_level", IS_LEVELS), ("algo", ALGOS))
+        for name, allowed in checks:
+            value = getattr(self, name)
+            if isinstance(value, bool):  # TRL accepts scale_rewards True/False
+                continue
+            if value not in allowed:
+                raise ConfigError(f"{name}={value!r} is not valid; choose one of {', '.join(allowed)}")
+        if self.heldout_n < 0 or self.heldout_every < 0:
+            raise ConfigError("heldout_n and heldout_every must be >= 0")
+        if self.dynamic_sampling_refill < 0:
+            raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
+
+    @property
+    def heldout_tokens(self) -> int:
+        return int(self.heldout_max_new_tokens or self.max_completion_length or 256)
+
+
+def default_threads() -> int:
+    """One thread on a small shared box: on 2 cores, 2 threads contend with everything else and run slower."""
+    cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else min(4, cores)
+
+
+def config_field_names() -> set[str]:
+    return {f.name for f in fields(R1Config) if f.init}
+
+
+def suggest(name: str, choices: set[str] | list[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(choices), n=3, cutoff=0.6)
+    return f" (did you mean {', '.join(close)}?)" if close else ""

@@ -1,0 +1,464 @@
+"""``r1lite train``: GRPO (or PPO) on rule rewards from a recipe/config.
+
+    r1lite train --config recipes/arithmetic.yaml [--preset cpu|gpu] [--max-steps N] [--dry-run] [--resume]
+                 [--any_config_field value ...]
+
+A config is a YAML mapping of :class:`r1lite.config.R1Config` fields; an optional ``presets:`` mapping
+holds per-preset overrides (``cpu`` is picked when CUDA is absent, else ``gpu``). Command-line flags
+override the file. Unknown fields and reward names fail before anything loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from r1lite.config import ConfigError, R1Config, config_field_names, cuda_available, suggest
+
+RESERVED = ("presets", "env")
+
+
+@dataclass
+class RunFlags:
+    """Flags that steer the run but are not training hyper-parameters."""
+
+    config: str | None = None
+    preset: str | None = None
+    dry_run: bool = False
+    resume: str | None = None  # "auto" (last complete checkpoint in output_dir) or a checkpoint path
+
+
+# ---------------------------------------------------------------------------------------------------
+# parsing
+# ---------------------------------------------------------------------------------------------------
+def _pop_flags(argv: list[str]) -> tuple[RunFlags, list[str]]:
+    flags, rest = RunFlags(), []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if name in ("--config", "--preset"):
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise ConfigError(f"{name} needs a value")
+                value, i = argv[i + 1], i + 1
+            setattr(flags, name[2:], value)
+        elif name in ("--dry-run", "--dry_run"):
+            flags.dry_run = value.lower() not in ("0", "false", "no") if eq else True
+        elif name == "--resume":
+            if eq:
+                flags.resume = value
+            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
+                flags.resume, i = argv[i + 1], i + 1
+            else:
+                flags.resume = "auto"
+        else:
+            rest.append(arg)
+        i += 1
+    return flags, rest
+
+
+def load_yaml_config(path: str | Path, preset: str | None) -> tuple[dict[str, Any], str | None]:
+    """Read a config file and merge the chosen preset into it; returns (fields, preset used)."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a YAML mapping of config fields")
+    for key, value in (data.pop("env", None) or {}).items():
+        os.environ[str(key)] = str(value)
+    presets = data.pop("presets", None) or {}
+    if not isinstance(presets, dict):
+        raise ConfigError(f"{path}: 'presets' must map a preset name to its fields")
+    chosen = preset or (("gpu" if cuda_available() else "cpu") if presets else None)
+    if chosen is not None:
+        if chosen not in presets:
+            if preset is not None:
+                raise ConfigError(f"{path} has no preset {chosen!r}; available: {', '.join(presets) or 'none'}")
+            chosen = None
+        else:
+            data.update(presets[chosen] or {})
+            data["preset"] = chosen
+    return data, chosen
+
+
+def _check_fields(data: dict[str, Any], where: str, known: set[str]) -> None:
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"unknown config field {key!r} in {where}{suggest(key, known)}; "
+                              "run `r1lite train --help` for the list of fields")
+
+
+def config_class(algo: str) -> type[R1Config]:
+    """R1Config for GRPO; PPO brings its own subclass (``r1lite.ppo.PPOConfig``) with the critic's fields."""
+    if algo == "grpo":
+        return R1Config
+    if algo == "ppo":
+        try:
+            return importlib.import_module("r1lite.ppo").PPOConfig
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"algo=ppo needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
+    raise ConfigError(f"algo={algo!r} is not valid; choose grpo or ppo")
+
+
+def _algo_from(argv: list[str], data: dict[str, Any]) -> str:
+    for i, arg in enumerate(argv):
+        if arg.startswith("--algo="):
+            return arg.split("=", 1)[1]
+        if arg == "--algo" and i + 1 < len(argv):
+            return argv[i + 1]
+    return str(data.get("algo", "grpo"))
+
+
+def parse_config(argv: list[str], default_config: str | Path | None = None) -> tuple[R1Config, RunFlags]:
+    """YAML (with preset) -> defaults, then command-line overrides; every unknown name is an error."""
+    from transformers import HfArgumentParser
+
+    flags, rest = _pop_flags(list(argv))
+    config_path = flags.config or (str(default_config) if default_config else None)
+    data: dict[str, Any] = {}
+    if config_path:
+        data, flags.preset = load_yaml_config(config_path, flags.preset)
+    elif flags.preset:
+        raise ConfigError("--preset needs a config with presets: pass --config recipes/<task>.yaml "
+                          "or run python -m r1lite.recipes.<task>")
+    cls = config_class(_algo_from(rest, data))
+    known = {f.name for f in fields(cls) if f.init}
+    _check_fields(data, config_path or "the config", known)
+    parser = HfArgumentParser(cls, allow_abbrev=False)  # a typo must never select another field
+    parser.set_defaults(**data)
+    for action in parser._actions:  # fields given by the file are no longer required on the command line
+        if action.dest in data:
+            action.required = False
+    try:
+        (cfg, remaining) = parser.parse_args_into_dataclasses(args=rest, return_remaining_strings=True)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(str(exc)) from exc
+    if remaining:
+        bad = remaining[0]
+        name = bad.lstrip("-").split("=")[0].replace("-", "_")
+        raise ConfigError(f"unknown argument {bad!r}{suggest(name, known)}")
+    return cfg, flags
+
+
+# ---------------------------------------------------------------------------------------------------
+# building the run
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class Run:
+    cfg: R1Config
+    model_path: str
+    tokenizer: Any
+    task: Any
+    train_dataset: Any
+    heldout_rows: list[dict[str, Any]]
+    rules: dict[str, Any]  # training rules, name -> callable (in weight order)
+    weights: list[float]
+    eval_rules: dict[str, Any]  # rules used for held-out scoring (training rules + format)
+    accuracy_rule: str
+    format_rule: str | None
+
+
+def resolve_rules(cfg: R1Config, task: Any) -> tuple[dict[str, Any], list[float]]:
+    """The task's rules and weights unless the config names its own; unknown names fail with the list."""
+    from r1lite.registry import RegistryError
+    from r1lite.rewards import get_rule
+
+    weights = dict(cfg.rewards) if cfg.rewards else dict(getattr(task, "rewards", None) or {})
+    if not weights:
+        raise ConfigError(f"no reward rules: task {cfg.task!r} names none; pass --rewards accuracy=1.0,format=0.2")
+    params: dict[str, dict[str, Any]] = {}
+    for source in (getattr(task, "reward_params", None) or {}, cfg.reward_params or {}):
+        for name, p in source.items():
+            params.setdefault(name, {}).update(p or {})
+    unknown = set(params) - set(weights)
+    if cfg.reward_params and unknown & set(cfg.reward_params):
+        raise ConfigError(f"reward_params for rules that are not used: {sorted(unknown)}; used: {sorted(weights)}")
+    rules = {}
+    for name in weights:
+        try:
+            rule = get_rule(name, **params.get(name, {}))
+        except (RegistryError, KeyError, ImportError, TypeError, ValueError, OSError) as exc:
+            raise ConfigError(f"reward rule {name!r}: {exc}") from exc
+        rules[getattr(rule, "__name__", name)] = rule  # TRL logs rewards/<__name__>/mean
+    if cfg.reward_weights is not None and list(cfg.reward_weights) != list(weights.values()):
+        raise ConfigError("give weights either in `rewards` (rule: weight) or in `reward_weights`, not both")
+    return rules, list(weights.values())
+
+
+def pick_rules(task: Any, rules: dict[str, Any]) -> tuple[str, str | None]:
+    """Which rule means "correct" (accuracy) and which means "well formatted" for held-out numbers."""
+    acc = getattr(task, "accuracy_rule", None)
+    if acc is None:
+        acc = next((n for n in ("accuracy", "countdown") if n in rules), "accuracy")
+    return acc, "format"
+
+
+def _load_task(cfg: R1Config) -> Any:
+    from r1lite.tasks import get_task
+
+    try:
+        return get_task(cfg.task, **(cfg.task_options or {}))
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError, ImportError) as exc:
+        raise ConfigError(f"task {cfg.task!r}: {exc}") from exc
+
+
+def _prompts(dataset: Any, cfg: R1Config, tokenizer: Any) -> Any:
+    from r1lite.tasks.templates import build_prompts, resolve_template
+
+    template = resolve_template(cfg.template, tokenizer)
+    return build_prompts(dataset, template, tokenizer, max_prompt_length=cfg.max_prompt_length)
+
+
+def build_run(cfg: R1Config) -> Run:
+    """Task, data, tokenizer and rules for ``cfg`` (everything but the model weights)."""
+    from r1lite.models import load_tokenizer, resolve_model
+    from r1lite.rewards import get_rule
+
+    task = _load_task(cfg)
+    rules, weights = resolve_rules(cfg, task)
+    model_path = resolve_model(cfg.model)
+    tokenizer = load_tokenizer(model_path)
+    try:
+        train = task.load(cfg.train_split, source=cfg.task_source, limit=cfg.train_limit, seed=cfg.seed)
+    except (FileNotFoundError, ValueError, KeyError, OSError) as exc:
+        raise ConfigError(f"cannot load {cfg.task} split {cfg.train_split!r}: {exc}") from exc
+    train = _prompts(train, cfg, tokenizer)
+    acc_rule, fmt_rule = pick_rules(task, rules)
+    eval_rules = dict(rules)
+    task_params = getattr(task, "reward_params", None) or {}
+    for name in (acc_rule, fmt_rule):  # held-out numbers always use the task's notion of correct/formatted
+        if name and name not in eval_rules:
+            eval_rules[name] = get_rule(name, **(task_params.get(name) or {}))
+    heldout: list[dict[str, Any]] = []
+    if cfg.heldout_n:
+        seen = set(train["question"]) if "question" in train.column_names else set()
+        try:
+            raw = task.load(cfg.heldout_split, source=cfg.task_source, limit=cfg.heldout_n * 2 + 50,
+                            seed=cfg.seed + 1)
+        except (FileNotFoundError, ValueError, KeyError) as exc:
+            raise ConfigError(f"cannot load held-out split {cfg.heldout_split!r} of {cfg.task}: {exc}; "
+                              "set --heldout_split or --heldout_n 0") from exc
+        raw = _prompts(raw, cfg, tokenizer)
+        for row in raw:
+            if row.get("question") not in seen:
+                heldout.append(dict(row))
+            if len(heldout) >= cfg.heldout_n:
+                break
+    return Run(cfg, model_path, tokenizer, task, train, heldout, rules, weights, eval_rules, acc_rule, fmt_rule)
+
+
+def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
+    """The trainer for ``run.cfg.algo`` with r1lite's callbacks (progress, metrics.jsonl, held-out, curves)."""
+    import torch
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from r1lite.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
+    from r1lite.sampling import evaluate_heldout
+
+    cfg = run.cfg
+    cfg.reward_weights = run.weights
+    cfg.disable_tqdm = True
+    if cfg.model_init_kwargs is None:
+        cfg.model_init_kwargs = {"dtype": torch.float32 if cfg.use_cpu else (torch.bfloat16 if cfg.bf16 else "auto")}
+    trainer_cls = _trainer_class(cfg.algo)
+    metrics = MetricsJsonl(cfg.output_dir)
+    names = list(run.rules)
+    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every)]
+    if cfg.heldout_n and run.heldout_rows:
+        def evaluate(model: Any) -> tuple[dict, list]:
+            return evaluate_heldout(model, run.tokenizer, run.heldout_rows, run.eval_rules, run.accuracy_rule,
+                                    run.format_rule, max_new_tokens=cfg.heldout_tokens,
+                                    temperature=cfg.heldout_temperature, batch_size=cfg.heldout_batch_size,
+                                    seed=cfg.seed)
+        callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
+                                     extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
+                                            "accuracy_rule": run.accuracy_rule}))
+    if cfg.plot:
+        callbacks.append(CurvesPlot(cfg.output_dir, names))
+    trainer = trainer_cls(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,
+                          train_dataset=run.train_dataset, processing_class=run.tokenizer,
+                          callbacks=callbacks + list(extra_callbacks or []), peft_config=_peft_config(cfg))
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    return trainer
+
+
+def _trainer_class(algo: str) -> type:
+    if algo == "ppo":
+        return importlib.import_module("r1lite.ppo").PPOTrainer
+    from r1lite.trainer import R1Trainer
+
+    return R1Trainer
+
+
+def _peft_config(cfg: R1Config) -> Any:
+    if not cfg.use_peft:
+        return None
+    from peft import LoraConfig
+
+    targets = cfg.lora_target_modules
+    modules: Any = targets if targets == "all-linear" else [m.strip() for m in targets.split(",") if m.strip()]
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=modules, task_type="CAUSAL_LM")
+
+
+def save_final(trainer: Any, out_dir: Path) -> Path:
+    """A plain HF directory (LoRA merged) that transformers and vLLM load."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    trainer.processing_class.save_pretrained(tmp)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def save_config(cfg: R1Config, flags: RunFlags) -> None:
+    import yaml
+
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    data = json.loads(json.dumps(cfg.to_dict(), default=str))
+    data["_run"] = {"config": flags.config, "preset": flags.preset, "resume": flags.resume}
+    (out / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=True))
+
+
+# ---------------------------------------------------------------------------------------------------
+# dry run
+# ---------------------------------------------------------------------------------------------------
+def dry_run(run: Run) -> int:
+    """Load everything, generate and score one generation batch, print one sample per rule outcome, exit."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from r1lite.models import load_model
+    from r1lite.sampling import generate_texts, score_completions
+
+    cfg, console = run.cfg, Console()
+    model = load_model(run.model_path)
+    g = cfg.num_generations
+    n_prompts = max(1, min(cfg.generation_batch_size // g, len(run.train_dataset)))
+    rows = [dict(run.train_dataset[i]) for i in range(n_prompts) for _ in range(g)]
+    completions = generate_texts(model, run.tokenizer, [r["prompt"] for r in rows],
+                                 max_new_tokens=cfg.max_completion_length, temperature=cfg.temperature,
+                                 batch_size=len(rows), seed=cfg.seed)
+    scores = score_completions(run.rules, completions, rows)
+    totals = [sum(w * (scores[n][i] or 0.0) for n, w in zip(run.rules, run.weights, strict=True))
+              for i in range(len(rows))]
+    zero = sum(len({round(t, 6) for t in totals[k:k + g]}) == 1 for k in range(0, len(rows), g)) / n_prompts
+    console.rule(f"dry run: task {cfg.task}, model {cfg.model}, preset {cfg.preset}")
+    console.print(f"train problems: {len(run.train_dataset)}, held-out problems: {len(run.heldout_rows)}, "
+                  f"rules: {dict(zip(run.rules, run.weights, strict=True))}")
+    console.print("[bold]prompt[/bold] (as the model sees it):")
+    from r1lite.sampling import prompt_texts
+
+    console.print(prompt_texts([rows[0]["prompt"]], run.tokenizer)[0], markup=False)
+    console.print(f"[bold]gold[/bold]: {rows[0].get('answer')}")
+    table = Table(title=f"{len(rows)} completions ({n_prompts} prompts x {g})")
+    table.add_column("completion (first 120 chars)")
+    for name in run.rules:
+        table.add_column(name, justify="right")
+    table.add_column("total", justify="right")
+    for i in range(min(len(rows), 8)):
+        table.add_row(completions[i][:120].replace("\n", " "), *[f"{scores[n][i]}" for n in run.rules],
+                      f"{totals[i]:.3f}")
+    console.print(table)
+    means = {n: sum(v or 0.0 for v in scores[n]) / len(rows) for n in run.rules}
+    console.print(f"mean reward per rule: {means}; zero-variance groups: {zero:.2f}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------------------------------
+def _last_checkpoint(output_dir: str) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+
+
+def _quiet() -> None:
+    """Silence per-checkpoint shard progress bars and deprecation chatter from TRL's calls into transformers."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+
+
+def _help(default_config: str | Path | None) -> str:
+    names = sorted(config_field_names())
+    return (__doc__ or "") + (f"\nDefault config: {default_config}\n" if default_config else "") + \
+        "\nConfig fields (any can be --field value):\n  " + " ".join(names) + "\n"
+
+
+def main(argv: list[str] | None = None, default_config: str | Path | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(a in ("-h", "--help") for a in argv):
+        print(_help(default_config))
+        return 0
+    try:
+        cfg, flags = parse_config(argv, default_config)
+    except ConfigError as exc:
+        print(f"r1lite train: {exc}", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    _quiet()
+    resume = None
+    if flags.resume:
+        resume = _last_checkpoint(cfg.output_dir) if flags.resume == "auto" else flags.resume
+        if resume is None:
+            print(f"r1lite train: --resume: no complete checkpoint in {cfg.output_dir}; starting from scratch",
+                  file=sys.stderr)
+    elif not flags.dry_run and _last_checkpoint(cfg.output_dir):
+        print(f"r1lite train: {cfg.output_dir} already holds checkpoints: pass --resume to continue that run "
+              "or choose another --output_dir", file=sys.stderr)
+        return 2
+    try:
+        run = build_run(cfg)
+    except ConfigError as exc:
+        print(f"r1lite train: {exc}", file=sys.stderr)
+        return 2
+    if flags.dry_run:
+        return dry_run(run)
+    out = Path(cfg.output_dir)
+    if resume is None:
+        for name in ("metrics.jsonl", "summary.json", "samples.jsonl"):
+            (out / name).unlink(missing_ok=True)
+    save_config(cfg, flags)
+    print(f"r1lite train: task {cfg.task}, model {cfg.model} ({run.model_path}), preset {cfg.preset}, "
+          f"{len(run.train_dataset)} train / {len(run.heldout_rows)} held-out problems, threads {cfg.threads}, "
+          f"rules {dict(zip(run.rules, run.weights, strict=True))}, output {out}", file=sys.stderr, flush=True)
+    trainer = make_trainer(run)
+    trainer.train(resume_from_checkpoint=resume)
+    if trainer.accelerator.is_main_process:
+        final = save_final(trainer, out / "final")
+        print(f"r1lite train: final model in {final}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

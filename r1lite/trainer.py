@@ -1,0 +1,368 @@
+"""``R1Trainer``: TRL's ``GRPOTrainer`` plus dynamic sampling, phase timings and atomic checkpoints.
+
+TRL's loop is used as is; r1lite only hooks into it at documented points.
+
+Extension points (the PPO trainer, ``r1lite.ppo``, builds on the same ones):
+
+* ``_generate_and_score_completions(inputs)``: TRL generates, scores (``_calculate_rewards``) and computes
+  group-relative advantages; r1lite then calls :meth:`R1Trainer._postprocess_rollout` on the result
+  (dynamic sampling + refill). A subclass that computes its own advantages (per-token, shape (B, T)) overrides
+  ``_generate_and_score_completions``, calls ``GRPOTrainer._generate_and_score_completions`` (or
+  ``super()``) and replaces ``batch["advantages"]``; it sets ``supports_dynamic_sampling = False`` when
+  zero-variance groups still carry signal for it (PPO: value baseline, group size 1).
+* ``_compute_loss(model, inputs)``: TRL's clipped surrogate accepts advantages of shape (B,) or (B, T); a
+  subclass adds its own terms (e.g. a value loss) around ``super()._compute_loss``.
+* ``self.last_rewards_per_func``: the (global, gathered) (N, num_rules) reward matrix of the latest rollout,
+  in rule order ``self.reward_func_names``; ``self.log_metric(name, value)`` adds a per-step metric.
+
+Phases timed every step (seconds, logged as ``time/<phase>``): ``generation``, ``scoring``, ``logprobs``
+(no-grad old/ref log-probs) and ``update`` (forward + backward of the loss).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
+from trl import GRPOTrainer
+
+STAGING_DIR = ".staging"
+STATE_FILE = "r1lite_state.json"
+
+
+class R1Trainer(GRPOTrainer):
+    """GRPO on rule rewards. See the module docstring for what it adds and where subclasses hook in."""
+
+    supports_dynamic_sampling: bool = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_rewards_per_func: torch.Tensor | None = None
+        self._phase: dict[str, float] = {}
+        self._staging = False
+        self._refill_cursor = 0
+        self._refill_order: list[int] | None = None
+
+    # ------------------------------------------------------------------------------------------------
+    # small helpers
+    # ------------------------------------------------------------------------------------------------
+    def log_metric(self, name: str, value: float, mode: str | None = None) -> None:
+        """Append one value to a metric averaged at the next log (TRL's own mechanism)."""
+        mode = mode or ("train" if self.model.training else "eval")
+        self._metrics[mode][name].append(float(value))
+
+    @contextmanager
+    def _timed(self, phase: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._phase[phase] = self._phase.get(phase, 0.0) + time.perf_counter() - start
+
+    @property
+    def dynamic_sampling_active(self) -> bool:
+        """Dropping is exact only when a zero-advantage row has zero gradient: no KL term, GRPO advantages."""
+        return (bool(getattr(self.args, "dynamic_sampling", False)) and self.supports_dynamic_sampling
+                and self.beta == 0.0 and self.model.training)
+
+    # ------------------------------------------------------------------------------------------------
+    # timing hooks (thin wrappers around TRL's methods)
+    # ------------------------------------------------------------------------------------------------
+    def _generate(self, prompts: list):
+        with self._timed("generation"):
+            return super()._generate(prompts)
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        with self._timed("scoring"):
+            rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self.last_rewards_per_func = rewards.detach()
+        return rewards
+
+    def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
+        if torch.is_grad_enabled():  # the update's forward: timed by training_step
+            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+        with self._timed("logprobs"):
+            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+
+    def training_step(self, model, inputs, num_items_in_batch):
+        start = time.perf_counter()
+        before = sum(self._phase.values())
+        output = super().training_step(model, inputs, num_items_in_batch)
+        rollout = sum(self._phase.values()) - before
+        self._phase["update"] = self._phase.get("update", 0.0) + time.perf_counter() - start - rollout
+        if self._step % self.current_gradient_accumulation_steps == 0:
+            for phase in ("generation", "scoring", "logprobs", "update", "dynamic_sampling"):
+                self.log_metric(f"time/{phase}", self._phase.get(phase, 0.0), "train")
+            self._phase.clear()
+        return output
+
+    # ------------------------------------------------------------------------------------------------
+    # rollout: TRL's generation + scoring, then dynamic sampling
+    # ------------------------------------------------------------------------------------------------
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """TRL's rollout (generate, score, group advantages), then :meth:`_postprocess_rollout`."""
+        batch = super()._generate_and_score_completions(inputs)
+        return self._postprocess_rollout(batch, inputs)
+
+    def _postprocess_rollout(self, batch: dict[str, Any], inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        """Dynamic sampling (DAPO): drop groups whose advantages are all zero, optionally refill.
+
+        With ``beta == 0`` such a group contributes exactly zero policy gradient, so removing it before the
+        forward/backward pass changes nothing but the cost (and, as in DAPO, the loss normaliser: the step
+        averages over informative groups only). The zero-variance fraction is logged either way.
+        """
+        keep, zero_frac = self._informative_rows(batch)
+        if not self.model.training:
+            return batch
+        self.log_metric("dynamic_sampling/zero_variance_frac", zero_frac)
+        if not self.dynamic_sampling_active:
+            return batch
+        start, others = time.perf_counter(), sum(self._phase.values())
+        target = int(batch["advantages"].shape[0])
+        kept = _select_rows(batch, keep)
+        rounds = 0
+        while rounds < self.args.dynamic_sampling_refill and self._global_min(_rows(kept)) < target:
+            rounds += 1
+            extra = super()._generate_and_score_completions(self._refill_inputs(len(inputs)))
+            extra_keep, _ = self._informative_rows(extra)
+            kept = _concat_rows(kept, _select_rows(extra, extra_keep), self._tokenizer.pad_token_id)
+        kept = self._fill_to_valid_size(kept, batch, keep, target)
+        kept = _trim_padding(kept)
+        kept["num_items_in_batch"] = self._count_loss_tokens(kept)
+        # refill rounds are already timed as generation/scoring: count only the bookkeeping here
+        overhead = time.perf_counter() - start - (sum(self._phase.values()) - others)
+        self._phase["dynamic_sampling"] = self._phase.get("dynamic_sampling", 0.0) + overhead
+        self.log_metric("dynamic_sampling/kept_frac", _rows(kept) / max(target, 1))
+        self.log_metric("dynamic_sampling/refill_rounds", rounds)
+        return kept
+
+    def _informative_rows(self, batch: dict[str, Any]) -> tuple[torch.Tensor, float]:
+        """Local rows whose group has a non-zero advantage somewhere, and the global zero-variance group fraction.
+
+        Groups may span processes, so the decision is made on the gathered advantages (same on every rank).
+        """
+        adv = batch["advantages"]
+        per_row = adv.abs() if adv.dim() == 1 else adv.abs().amax(dim=-1)
+        global_adv = self.accelerator.gather(per_row.detach())
+        g = self.num_generations if self.model.training else self.num_generations_eval
+        groups = global_adv.view(-1, g)
+        informative = groups.gt(1e-6).any(dim=1)
+        zero_frac = 1.0 - informative.float().mean().item()
+        per_global_row = informative.repeat_interleave(g)
+        n = per_row.shape[0]
+        start = self.accelerator.process_index * n
+        return per_global_row[start:start + n].to(adv.device), zero_frac
+
+    def _fill_to_valid_size(self, kept: dict[str, Any], batch: dict[str, Any], keep: torch.Tensor,
+                            target: int) -> dict[str, Any]:
+        """Keep at most ``target`` rows and at least one per micro-step (a multiple of steps_per_generation).
+
+        Fillers are the shortest dropped rows: their advantage is zero, so they add no gradient; they keep
+        TRL's split into ``steps_per_generation`` slices (and DDP's collective calls) well defined.
+        """
+        spg = int(self.args.steps_per_generation)
+        n = _rows(kept)
+        if n > target:
+            kept = _select_rows(kept, torch.arange(n, device=keep.device) < target)
+            n = target
+        need = max(spg, math.ceil(n / spg) * spg) - n
+        if need <= 0:
+            return kept
+        dropped = (~keep).nonzero(as_tuple=True)[0]
+        lengths = batch["completion_mask"][dropped].sum(dim=1)
+        fillers = dropped[torch.argsort(lengths, stable=True)[:need]]
+        mask = torch.zeros_like(keep)
+        mask[fillers] = True
+        filler = _select_rows(batch, mask)
+        filler["advantages"] = torch.zeros_like(filler["advantages"])
+        return _concat_rows(kept, filler, self._tokenizer.pad_token_id) if n else filler
+
+    def _count_loss_tokens(self, batch: dict[str, Any]) -> torch.Tensor:
+        mask = batch["completion_mask"]
+        if batch.get("tool_mask") is not None:
+            mask = mask * batch["tool_mask"]
+        return self.accelerator.gather(mask.sum()).sum()
+
+    def _global_min(self, n: int) -> int:
+        value = torch.tensor([n], device=self.accelerator.device)
+        return int(self.accelerator.gather(value).min().item())
+
+    def _refill_inputs(self, n_local: int) -> list[dict[str, Any]]:
+        """Fresh prompts for a refill round: a seeded walk over the training set, groups laid out as TRL does.
+
+        The cursor is saved with each checkpoint, so a resumed run draws the same refills.
+        """
+        dataset = self.train_dataset
+        g = self.num_generations
+        n_global = n_local * self.accelerator.num_processes
+        if self._refill_order is None:
+            gen = torch.Generator().manual_seed(int(self.args.seed) + 7919)
+            self._refill_order = torch.randperm(len(dataset), generator=gen).tolist()
+        order = self._refill_order
+        prompts = []
+        for _ in range(n_global // g):
+            prompts.append(order[self._refill_cursor % len(order)])
+            self._refill_cursor += 1
+        rows = [idx for idx in prompts for _ in range(g)]
+        start = self.accelerator.process_index * n_local
+        return [dict(dataset[i]) for i in rows[start:start + n_local]]
+
+    # ------------------------------------------------------------------------------------------------
+    # samples: completions with their rewards, one JSON line each (TRL's parquet needs pandas + a log backend)
+    # ------------------------------------------------------------------------------------------------
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if self.model.training and "loss" in logs:
+            self._write_samples()
+        super().log(logs, start_time)
+
+    def _write_samples(self) -> None:
+        every = int(getattr(self.args, "samples_every", 0) or 0)
+        step = self.state.global_step
+        if (not every or step % every or not self.accelerator.is_main_process or not self._logs["prompt"]
+                or getattr(self, "_samples_step", None) == step):
+            return
+        self._samples_step = step
+        names = list(self._logs["rewards"])
+        os.makedirs(self.args.output_dir, exist_ok=True)
+        with open(os.path.join(self.args.output_dir, "samples.jsonl"), "a") as f:
+            for i, (prompt, completion) in enumerate(zip(self._logs["prompt"], self._logs["completion"],
+                                                         strict=False)):
+                rewards = {n: _finite(self._logs["rewards"][n][i]) for n in names
+                           if i < len(self._logs["rewards"][n])}
+                adv = self._logs["advantages"][i] if i < len(self._logs["advantages"]) else None
+                f.write(json.dumps({"step": step, "prompt": prompt, "completion": completion, "rewards": rewards,
+                                    "advantage": _finite(adv)}, default=str) + "\n")
+
+    # ------------------------------------------------------------------------------------------------
+    # atomic checkpoints
+    # ------------------------------------------------------------------------------------------------
+    def _get_output_dir(self, trial: Any) -> str:
+        run_dir = super()._get_output_dir(trial)
+        return os.path.join(run_dir, STAGING_DIR) if self._staging else run_dir
+
+    def _save_checkpoint(self, model, trial) -> None:
+        """Write ``checkpoint-N`` into a staging folder, then rename it into place.
+
+        A crash mid-save leaves only the staging folder (cleared next time); every ``checkpoint-*`` folder
+        is complete, so ``--resume`` never picks up a half-written one, and rotation only runs after the
+        new checkpoint exists.
+        """
+        run_dir = self._get_output_dir(trial)
+        staging = os.path.join(run_dir, STAGING_DIR)
+        name = f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        if self.args.should_save:
+            shutil.rmtree(staging, ignore_errors=True)
+            os.makedirs(staging, exist_ok=True)
+        self.accelerator.wait_for_everyone()
+        self._staging = True
+        try:
+            super()._save_checkpoint(model, trial)
+        finally:
+            self._staging = False
+        if self.args.should_save:
+            with open(os.path.join(staging, name, STATE_FILE), "w") as f:
+                json.dump({"refill_cursor": self._refill_cursor, "global_step": self.state.global_step}, f)
+        self.accelerator.wait_for_everyone()
+        if self.args.should_save:
+            final = os.path.join(run_dir, name)
+            if os.path.exists(final):
+                shutil.rmtree(final)
+            os.replace(os.path.join(staging, name), final)
+            shutil.rmtree(staging, ignore_errors=True)
+            from transformers.trainer_utils import rotate_checkpoints
+
+            rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
+                               best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
+        self.accelerator.wait_for_everyone()
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        super()._load_optimizer_and_scheduler(checkpoint)
+        if checkpoint is not None:
+            path = os.path.join(checkpoint, STATE_FILE)
+            if os.path.exists(path):
+                with open(path) as f:
+                    self._refill_cursor = int(json.load(f).get("refill_cursor", 0))
+
+
+def _finite(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
+
+
+# ----------------------------------------------------------------------------------------------------
+# batch-dict surgery (rows = completions)
+# ----------------------------------------------------------------------------------------------------
+def _rows(batch: dict[str, Any]) -> int:
+    return int(batch["prompt_ids"].shape[0])
+
+
+def _select_rows(batch: dict[str, Any], keep: torch.Tensor) -> dict[str, Any]:
+    """Every per-row entry (tensor or list of length B) filtered by the boolean ``keep``; scalars unchanged."""
+    n = _rows(batch)
+    idx = keep.nonzero(as_tuple=True)[0]
+    out: dict[str, Any] = {}
+    for key, value in batch.items():
+        if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape[0] == n:
+            out[key] = value[idx.to(value.device)]
+        elif isinstance(value, list) and len(value) == n:
+            out[key] = [value[i] for i in idx.tolist()]
+        else:
+            out[key] = value
+    return out
+
+
+_LEFT_PADDED = ("prompt_ids", "prompt_mask")
+
+
+def _concat_rows(a: dict[str, Any], b: dict[str, Any], pad_id: int) -> dict[str, Any]:
+    """Stack two batches of rows, padding prompts on the left and completion-aligned tensors on the right."""
+    out: dict[str, Any] = {}
+    for key, va in a.items():
+        vb = b.get(key)
+        if isinstance(va, torch.Tensor) and isinstance(vb, torch.Tensor) and va.dim() > 0 and key != "num_items_in_batch":
+            if va.dim() == 2 and va.shape[1] != vb.shape[1]:
+                width = max(va.shape[1], vb.shape[1])
+                fill = pad_id if key.endswith("_ids") else (1 if key == "tool_mask" else 0)
+                left = key in _LEFT_PADDED
+                va, vb = (_pad_to(v, width, fill, left) for v in (va, vb))
+            out[key] = torch.cat([va, vb], dim=0)
+        elif isinstance(va, list) and isinstance(vb, list):
+            out[key] = va + vb
+        else:
+            out[key] = va
+    return out
+
+
+def _pad_to(t: torch.Tensor, width: int, fill: float, left: bool) -> torch.Tensor:
+    extra = width - t.shape[1]
+    if extra <= 0:
+        return t
+    pad = torch.full((t.shape[0], extra), fill, dtype=t.dtype, device=t.device)
+    return torch.cat([pad, t] if left else [t, pad], dim=1)
+
+
+def _trim_padding(batch: dict[str, Any]) -> dict[str, Any]:
+    """Drop all-padding columns left by removed rows: the update then runs on the kept rows' real length."""
+    cmask = batch["completion_mask"]
+    width = cmask.shape[1]
+    used = int(cmask.any(dim=0).nonzero().max().item()) + 1 if cmask.any() else 1
+    pmask = batch["prompt_mask"]
+    pwidth = pmask.shape[1]
+    first = int(pmask.any(dim=0).nonzero().min().item()) if pmask.any() else 0
+    out = dict(batch)
+    for key, value in batch.items():
+        if not isinstance(value, torch.Tensor) or value.dim() != 2:
+            continue
+        if key in _LEFT_PADDED and value.shape[1] == pwidth:
+            out[key] = value[:, first:]
+        elif key not in _LEFT_PADDED and value.shape[1] == width and used < width:
+            out[key] = value[:, :used]
+    return out
+
+
