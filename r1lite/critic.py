@@ -11,8 +11,10 @@ state (``optimizer.pt``) so a resumed run continues with the same Adam moments.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +136,8 @@ class Critic:
         self.lr = lr
         self.max_grad_norm = max_grad_norm
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=lr, weight_decay=weight_decay)
+        # forward-pass context (a trainer sets accelerate's autocast: bf16 compute, fp32 weights and Adam state)
+        self.autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext
 
     @property
     def device(self) -> torch.device:
@@ -175,17 +179,21 @@ class Critic:
         self.model.eval()
         n = prompt_ids.shape[0]
         step = batch_size or n
-        chunks = [self.model.completion_values(prompt_ids[i:i + step], prompt_mask[i:i + step],
-                                               completion_ids[i:i + step], completion_mask[i:i + step])
-                  for i in range(0, n, step)]
+        with self.autocast():
+            chunks = [self.model.completion_values(prompt_ids[i:i + step], prompt_mask[i:i + step],
+                                                   completion_ids[i:i + step], completion_mask[i:i + step]).float()
+                      for i in range(0, n, step)]
         self.model.train(was_training)
         return torch.cat(chunks, dim=0).float() * completion_mask.float()
 
     def update(self, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, completion_ids: torch.Tensor,
                completion_mask: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor,
                clip: float | None = 0.2, epochs: int = 1, mini_batch_size: int | None = None,
-               seed: int = 0) -> CriticStats:
+               seed: int = 0, loss_mask: torch.Tensor | None = None) -> CriticStats:
         """``epochs`` passes of the clipped value loss over the rollout, in shuffled mini-batches.
+
+        ``loss_mask`` (default: ``completion_mask``) picks the tokens the loss counts, e.g. without the rows of
+        unscorable completions, whose return is unknown; ``completion_mask`` stays the attention mask.
 
         Under DDP (several processes) gradients are averaged across processes before clipping, so every
         replica of the critic takes the same step.
@@ -193,6 +201,7 @@ class Critic:
         if epochs < 1:
             raise CriticError(f"critic epochs must be >= 1, got {epochs}")
         n = prompt_ids.shape[0]
+        loss_mask = completion_mask if loss_mask is None else loss_mask
         size = min(mini_batch_size or n, n)
         gen = torch.Generator().manual_seed(seed)
         self.model.train()
@@ -201,9 +210,10 @@ class Critic:
             order = torch.randperm(n, generator=gen).to(prompt_ids.device)
             for start in range(0, n, size):
                 idx = order[start:start + size]
-                values = self.model.completion_values(prompt_ids[idx], prompt_mask[idx], completion_ids[idx],
-                                                      completion_mask[idx]).float()
-                loss, clipfrac = clipped_value_loss(values, old_values[idx], returns[idx], completion_mask[idx], clip)
+                with self.autocast():
+                    values = self.model.completion_values(prompt_ids[idx], prompt_mask[idx], completion_ids[idx],
+                                                          completion_mask[idx]).float()
+                loss, clipfrac = clipped_value_loss(values, old_values[idx], returns[idx], loss_mask[idx], clip)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 _all_reduce_grads(self.model)
