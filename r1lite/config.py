@@ -99,6 +99,9 @@ class R1Config(GRPOConfig):
     reward_params: dict | str | None = field(
         default=None, metadata={"help": "Per-rule parameters (JSON), e.g. {\"accuracy\": {\"mode\": \"strict\"}}."})
 
+    stop_strings: str | None = field(
+        default=None, metadata={"help": "End completions at these strings (comma list), e.g. </answer>."})
+
     # --- CPU -----------------------------------------------------------------------------------------
     threads: int | None = field(
         default=None, metadata={"help": "torch CPU threads; default 1 on a <=2-core box (measured fastest), else 4."})

@@ -114,12 +114,13 @@ def heldout_metrics(scores: dict[str, list[float | None]], completions: list[str
 def evaluate_heldout(model: Any, tokenizer: Any, rows: list[dict[str, Any]],
                      rules: dict[str, Callable[..., list[float | None]]], accuracy_rule: str,
                      format_rule: str | None, *, max_new_tokens: int, temperature: float = 0.0,
-                     batch_size: int = 16, seed: int = 0,
+                     batch_size: int = 16, seed: int = 0, stop: Sequence[str] = STOP_STRINGS,
                      progress: Callable[[int], None] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Generate for every held-out row, score with ``rules``; returns (metrics, per-problem samples)."""
     prompts = [r["prompt"] for r in rows]
     completions = generate_texts(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
-                                 temperature=temperature, batch_size=batch_size, seed=seed, progress=progress)
+                                 temperature=temperature, batch_size=batch_size, seed=seed, stop=stop,
+                                 progress=progress)
     scores = score_completions(rules, completions, rows)
     metrics = heldout_metrics(scores, completions, accuracy_rule, format_rule, tokenizer)
     samples = [{"prompt": prompt_texts([r["prompt"]], tokenizer)[0], "answer": r.get("answer"), "completion": c,

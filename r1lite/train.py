@@ -80,6 +80,8 @@ def load_yaml_config(path: str | Path, preset: str | None) -> tuple[dict[str, An
     for key, value in (data.pop("env", None) or {}).items():
         os.environ[str(key)] = str(value)
     presets = data.pop("presets", None) or {}
+    for section in (data, *[p for p in presets.values() if isinstance(p, dict)]):
+        _relative_to(section, path.parent)
     if not isinstance(presets, dict):
         raise ConfigError(f"{path}: 'presets' must map a preset name to its fields")
     chosen = preset or (("gpu" if cuda_available() else "cpu") if presets else None)
@@ -92,6 +94,17 @@ def load_yaml_config(path: str | Path, preset: str | None) -> tuple[dict[str, An
             data.update(presets[chosen] or {})
             data["preset"] = chosen
     return data, chosen
+
+
+PATH_FIELDS = ("template",)
+
+
+def _relative_to(section: dict[str, Any], base: Path) -> None:
+    """A relative template path in a config file means relative to that file (recipes work from any cwd)."""
+    for key in PATH_FIELDS:
+        value = section.get(key)
+        if isinstance(value, str) and not Path(value).is_absolute() and (base / value).is_file():
+            section[key] = str((base / value).resolve())
 
 
 def _check_fields(data: dict[str, Any], where: str, known: set[str]) -> None:
@@ -270,7 +283,8 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from r1lite.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
-    from r1lite.sampling import evaluate_heldout
+    from r1lite.sampling import STOP_STRINGS, evaluate_heldout
+    from r1lite.trainer import parse_stop_strings
 
     cfg = run.cfg
     cfg.reward_weights = run.weights
@@ -286,7 +300,7 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
             return evaluate_heldout(model, run.tokenizer, run.heldout_rows, run.eval_rules, run.accuracy_rule,
                                     run.format_rule, max_new_tokens=cfg.heldout_tokens,
                                     temperature=cfg.heldout_temperature, batch_size=cfg.heldout_batch_size,
-                                    seed=cfg.seed)
+                                    seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings) or STOP_STRINGS)
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
                                             "accuracy_rule": run.accuracy_rule}))
@@ -353,6 +367,7 @@ def dry_run(run: Run) -> int:
 
     from r1lite.models import load_model
     from r1lite.sampling import generate_texts, score_completions
+    from r1lite.trainer import parse_stop_strings
 
     cfg, console = run.cfg, Console()
     model = load_model(run.model_path)
@@ -361,7 +376,7 @@ def dry_run(run: Run) -> int:
     rows = [dict(run.train_dataset[i]) for i in range(n_prompts) for _ in range(g)]
     completions = generate_texts(model, run.tokenizer, [r["prompt"] for r in rows],
                                  max_new_tokens=cfg.max_completion_length, temperature=cfg.temperature,
-                                 batch_size=len(rows), seed=cfg.seed)
+                                 batch_size=len(rows), seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings))
     scores = score_completions(run.rules, completions, rows)
     totals = [sum(w * (scores[n][i] or 0.0) for n, w in zip(run.rules, run.weights, strict=True))
               for i in range(len(rows))]

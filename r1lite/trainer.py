@@ -104,6 +104,47 @@ class R1Trainer(GRPOTrainer):
         return output
 
     # ------------------------------------------------------------------------------------------------
+    # stop strings (e.g. "</answer>"): TRL's transformers path has none; vLLM's is cut the same way here
+    # ------------------------------------------------------------------------------------------------
+    @property
+    def stop_strings(self) -> list[str]:
+        return parse_stop_strings(getattr(self.args, "stop_strings", None))
+
+    def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
+        """TRL's generation, stopped at the first stop string.
+
+        A completion ends right after the stop string, like vLLM's ``stop``; no EOS is added, so the loss only
+        sees sampled tokens (with ``mask_truncated_completions`` such rows count as truncated). On the
+        transformers path the rows also stop decoding there (``StopStringCriteria``), which saves time.
+        """
+        stops = self.stop_strings
+        if stops and not self.use_vllm:
+            self._install_stop_strings(stops)
+        completion_ids, logprobs = super()._generate_single_turn(
+            prompt_ids, images, multimodal_fields, num_generations, has_tool_images)
+        if stops:
+            cut = [stop_index(ids, self._tokenizer, stops) for ids in completion_ids]
+            completion_ids = [ids[:k] for ids, k in zip(completion_ids, cut, strict=True)]
+            if logprobs is not None:
+                logprobs = [lp[:k] for lp, k in zip(logprobs, cut, strict=True)]
+        return completion_ids, logprobs
+
+    def _install_stop_strings(self, stops: list[str]) -> None:
+        """``generate`` needs the tokenizer to honour ``stop_strings``; TRL does not pass it, so bind it once."""
+        self.generation_config.stop_strings = stops
+        model = self.accelerator.unwrap_model(self.model)
+        if getattr(model, "_r1lite_stop_bound", False):
+            return
+        generate, tokenizer = model.generate, self._tokenizer
+
+        def generate_with_tokenizer(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("tokenizer", tokenizer)
+            return generate(*args, **kwargs)
+
+        model.generate = generate_with_tokenizer
+        model._r1lite_stop_bound = True
+
+    # ------------------------------------------------------------------------------------------------
     # rollout: TRL's generation + scoring, then dynamic sampling
     # ------------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -289,6 +330,28 @@ class R1Trainer(GRPOTrainer):
             if os.path.exists(path):
                 with open(path) as f:
                     self._refill_cursor = int(json.load(f).get("refill_cursor", 0))
+
+
+def parse_stop_strings(value: Any) -> list[str]:
+    """``"</answer>"`` / ``"a,b"`` / a list -> list of non-empty stop strings."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return [str(v) for v in items if str(v)]
+
+
+def stop_index(ids: list[int], tokenizer: Any, stops: list[str]) -> int:
+    """Number of leading tokens up to and including the one that completes the first stop string (or all)."""
+    if not ids or not any(s in tokenizer.decode(ids, skip_special_tokens=True) for s in stops):
+        return len(ids)
+    lo, hi = 1, len(ids)
+    while lo < hi:  # the shortest prefix whose text contains a stop string
+        mid = (lo + hi) // 2
+        if any(s in tokenizer.decode(ids[:mid], skip_special_tokens=True) for s in stops):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
 
 
 def _finite(x: Any) -> float | None:
