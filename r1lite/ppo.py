@@ -239,23 +239,33 @@ class PPOTrainer(R1Trainer):
         ref_logps = batch.pop("ref_per_token_logps", None)  # the loss never needs it: KL sits in the rewards
         logps = self._policy_logps(batch) if ref_logps is not None else None
 
+        valid = mask * scorable.unsqueeze(1).to(mask.dtype)  # unscorable rows: no advantage, no value target
+        zeros = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+        rewards, kl = kl_shaped_rewards(rule, logps.float() if logps is not None else zeros,
+                                        ref_logps.float() if ref_logps is not None else None, mask, self.beta)
+        ids = (batch["prompt_ids"], batch["prompt_mask"], batch["completion_ids"], batch["completion_mask"])
+        mini = cfg.critic_mini_batch_size or cfg.per_device_train_batch_size
         start = time.perf_counter()
+        stats = None
         with self._timed("critic"):
-            values = self.critic.values(batch["prompt_ids"], batch["prompt_mask"], batch["completion_ids"],
-                                        batch["completion_mask"], batch_size=self.args.per_device_train_batch_size)
-            values = values * mask
-            zeros = torch.zeros_like(values)
-            rewards, kl = kl_shaped_rewards(rule, logps.float() if logps is not None else zeros,
-                                            ref_logps.float() if ref_logps is not None else None, mask, self.beta)
-            advantages, returns = gae(rewards, values, mask, cfg.gamma, cfg.lam)
-            valid = mask * scorable.unsqueeze(1).to(mask.dtype)
-            stats = None
+            if training and cfg.critic_epochs == 1 and mini >= n:
+                # one forward gives the rollout values and the critic's step (see Critic.fit_single_pass)
+                out: dict[str, torch.Tensor] = {}
+
+                def targets(values: torch.Tensor) -> torch.Tensor:
+                    out["advantages"], returns = gae(rewards, values * mask, mask, cfg.gamma, cfg.lam)
+                    return returns
+
+                values, returns, stats = self.critic.fit_single_pass(*ids, targets, loss_mask=valid)
+                values, advantages = values * mask, out["advantages"]
+            else:
+                values = self.critic.values(*ids, batch_size=cfg.per_device_train_batch_size) * mask
+                advantages, returns = gae(rewards, values, mask, cfg.gamma, cfg.lam)
+                if training:
+                    stats = self.critic.update(*ids, values, returns, clip=cfg.value_clip,
+                                               epochs=int(cfg.critic_epochs), mini_batch_size=mini,
+                                               seed=int(cfg.seed) + self._critic_updates, loss_mask=valid)
             if training:
-                stats = self.critic.update(batch["prompt_ids"], batch["prompt_mask"], batch["completion_ids"],
-                                           batch["completion_mask"], values, returns, clip=cfg.value_clip,
-                                           epochs=int(cfg.critic_epochs),
-                                           mini_batch_size=cfg.critic_mini_batch_size or cfg.per_device_train_batch_size,
-                                           seed=int(cfg.seed) + self._critic_updates, loss_mask=valid)
                 self._critic_updates += 1
         if cfg.whiten_advantages:
             batch["advantages"] = self._whiten_global(advantages, valid)

@@ -82,3 +82,28 @@ def test_vocab_mismatch_and_bad_settings_fail_clearly(tiny_model_dir: str) -> No
         critic.check_vocab(critic.model.config.vocab_size + 1)
     with pytest.raises(CriticError, match="learning rate"):
         Critic(critic.model, lr=0.0)
+
+
+def test_single_pass_equals_values_then_one_update(tiny_model_dir: str) -> None:
+    """The fused path (one forward for rollout values + step) gives the same values, returns and weights."""
+    import copy
+
+    torch.manual_seed(0)
+    a = Critic.from_pretrained(tiny_model_dir, lr=1e-3)
+    b = copy.deepcopy(a)
+    pi, pm, ci, cm = _batch(a.model.config.vocab_size)
+    rewards = torch.tensor([[0.0, 0.0, 1.0, 0, 0], [0.0, 0.0, 0.0, 0.0, -1.0], [0.5, 0, 0, 0, 0]])
+
+    def targets(values: torch.Tensor) -> torch.Tensor:
+        from r1lite.ppo_core import gae
+
+        return gae(rewards, values, cm, 1.0, 0.95)[1]
+
+    old = a.values(pi, pm, ci, cm)
+    stats_a = a.update(pi, pm, ci, cm, old, targets(old), clip=0.2, epochs=1)
+    values_b, returns_b, stats_b = b.fit_single_pass(pi, pm, ci, cm, targets)
+    torch.testing.assert_close(values_b, old, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(returns_b, targets(old), rtol=1e-5, atol=1e-6)
+    assert stats_b.value_loss == pytest.approx(stats_a.value_loss, rel=1e-5)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=1e-5, atol=1e-6)

@@ -40,7 +40,9 @@ def ppo_args(model: str, out: Path, rule: str, *extra: str) -> list[str]:
 
 def test_ppo_two_steps_critic_learns_and_logs(tiny_model_dir: str, parity_rule: str, tmp_path: Path) -> None:
     out = tmp_path / "ppo"
-    rc = main(ppo_args(tiny_model_dir, out, parity_rule, "--max-steps", "2"), default_config=RECIPE)
+    # two critic epochs: the separate rollout-values pass + clipped update (the resume test covers the fused pass)
+    rc = main(ppo_args(tiny_model_dir, out, parity_rule, "--max-steps", "2", "--critic_epochs", "2"),
+              default_config=RECIPE)
     assert rc == 0
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
     train = [r for r in lines if "loss" in r]
