@@ -4,7 +4,7 @@ Both runs use the same recipe (CPU preset), model, seed, learning rate and numbe
 per step; GRPO samples them as groups (default 2 prompts x 8), PPO one per prompt (16 x 1) because its
 baseline is the critic. Each run is a separate process, so its peak RSS (``ru_maxrss``) is its own.
 
-    python bench/grpo_vs_ppo.py --max-steps 60 --heldout-every 20             # smollm2-135m (lead's run)
+    python bench/grpo_vs_ppo.py --max-steps 20 --heldout-every 10             # smollm2-135m (~1.5 h on 2 cores)
     python bench/grpo_vs_ppo.py --tiny --max-steps 2 --heldout-n 4             # smoke run on a tiny model
 
 Writes ``OUT/{summary.json,README.md,curves.png,metrics_grpo.jsonl,metrics_ppo.jsonl}`` (``OUT`` defaults to
@@ -227,12 +227,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--model", default="smollm2-135m", help="model for both runs (alias, Hub id or dir)")
     p.add_argument("--tiny", action="store_true", help="use a tiny random Llama (smoke test; numbers mean nothing)")
     p.add_argument("--recipe", default="arithmetic", help="recipes/<name>.yaml, CPU preset")
-    p.add_argument("--max-steps", type=int, default=60)
+    p.add_argument("--max-steps", type=int, default=20)
     p.add_argument("--completions", type=int, default=16, help="generated completions per step (both algos)")
     p.add_argument("--grpo-group", type=int, default=8, help="GRPO completions per prompt")
     p.add_argument("--ppo-group", type=int, default=1, help="PPO completions per prompt")
     p.add_argument("--heldout-n", type=int, default=100)
-    p.add_argument("--heldout-every", type=int, default=20, help="held-out evaluation every N steps (curve)")
+    p.add_argument("--heldout-every", type=int, default=10, help="held-out evaluation every N steps (curve)")
     p.add_argument("--max-completion-length", type=int, default=None, help="default: the recipe's")
     p.add_argument("--learning-rate", type=float, default=None, help="default: the recipe's (both algos)")
     p.add_argument("--beta", type=float, default=None, help="KL coefficient for both (default: recipe's, 0)")
