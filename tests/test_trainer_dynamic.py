@@ -1,0 +1,101 @@
+"""Dynamic sampling: zero-variance groups are dropped before the update, with the same gradient per token;
+refill draws more prompts; stop strings end completions."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from datasets import Dataset
+from trl import GRPOTrainer
+
+from r1lite.config import R1Config
+from r1lite.trainer import R1Trainer, stop_index
+
+G = 4
+
+
+def kind_reward(completions, kind, **kwargs):
+    """'const' prompts: every completion scores 1 (zero variance); 'var': 0, 1, 2, 3 within the group."""
+    return [1.0 if k == "const" else float(i % G) for i, k in enumerate(kind)]
+
+
+def make_trainer(model_dir: str, out, **overrides) -> R1Trainer:
+    from r1lite.models import load_tokenizer
+
+    rows = [{"prompt": f"Q{i}: what is {i} + 1?", "kind": "var"} for i in range(20)]
+    rows.append({"prompt": "Q: say one", "kind": "const"})
+    params = dict(output_dir=str(out), per_device_train_batch_size=2 * G, num_generations=G,
+                  max_completion_length=10, loss_type="dapo", report_to="none", save_strategy="no", seed=3)
+    params.update(overrides)
+    trainer = R1Trainer(model=model_dir, reward_funcs=[kind_reward], args=R1Config(**params),
+                        train_dataset=Dataset.from_list(rows), processing_class=load_tokenizer(model_dir))
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1  # set by Trainer.train(); these tests call the pieces directly
+    return trainer
+
+
+def batch_inputs(trainer: R1Trainer) -> list[dict]:
+    const = dict(trainer.train_dataset[20])
+    var = dict(trainer.train_dataset[0])
+    return [const] * G + [var] * G
+
+
+def grads(trainer: R1Trainer, batch: dict) -> torch.Tensor:
+    trainer.model.zero_grad()
+    trainer._compute_loss(trainer.model, batch).backward()
+    return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None]).clone()
+
+
+def test_zero_variance_groups_dropped_with_identical_token_gradient(tiny_model_dir: str, tmp_path) -> None:
+    trainer = make_trainer(tiny_model_dir, tmp_path)
+    inputs = batch_inputs(trainer)
+    full = GRPOTrainer._generate_and_score_completions(trainer, copy.deepcopy(inputs))
+    kept = trainer._postprocess_rollout(dict(full), inputs)
+    assert full["advantages"].shape[0] == 2 * G and kept["advantages"].shape[0] == G
+    assert bool((kept["advantages"] != 0).all()) and bool((full["advantages"][:G] == 0).all())
+    width = kept["completion_ids"].shape[1]
+    assert width <= full["completion_ids"].shape[1]
+    assert torch.equal(kept["completion_ids"], full["completion_ids"][G:, :width])
+    assert int(kept["num_items_in_batch"]) == int(kept["completion_mask"].sum())
+    assert trainer._metrics["train"]["dynamic_sampling/zero_variance_frac"][-1] == pytest.approx(0.5)
+    # DAPO normalises by tokens: dropped rows had zero advantage, so sum-over-tokens gradients agree exactly
+    g_full = grads(trainer, full) * int(full["num_items_in_batch"])
+    g_kept = grads(trainer, kept) * int(kept["num_items_in_batch"])
+    assert g_full.abs().max() > 0
+    torch.testing.assert_close(g_kept, g_full, rtol=1e-4, atol=1e-6)
+
+
+def test_dropping_is_off_with_kl_or_when_disabled(tiny_model_dir: str, tmp_path) -> None:
+    for overrides in ({"dynamic_sampling": False}, {"beta": 0.1}):
+        trainer = make_trainer(tiny_model_dir, tmp_path, **overrides)
+        out = trainer._generate_and_score_completions(batch_inputs(trainer))
+        assert out["advantages"].shape[0] == 2 * G
+        assert trainer._metrics["train"]["dynamic_sampling/zero_variance_frac"][-1] == pytest.approx(0.5)
+
+
+def test_refill_tops_up_with_informative_groups(tiny_model_dir: str, tmp_path) -> None:
+    trainer = make_trainer(tiny_model_dir, tmp_path, dynamic_sampling_refill=2)
+    out = trainer._generate_and_score_completions(batch_inputs(trainer))
+    assert out["advantages"].shape[0] == 2 * G
+    assert bool((out["advantages"] != 0).all())
+    assert trainer._metrics["train"]["dynamic_sampling/refill_rounds"][-1] >= 1
+    assert trainer._refill_cursor >= 2
+
+
+def test_all_groups_zero_variance_keeps_one_zero_advantage_row(tiny_model_dir: str, tmp_path) -> None:
+    trainer = make_trainer(tiny_model_dir, tmp_path)
+    const = dict(trainer.train_dataset[20])
+    out = trainer._generate_and_score_completions([const] * (2 * G))
+    assert out["advantages"].shape[0] == 1 and float(out["advantages"].abs().sum()) == 0.0
+    assert torch.isfinite(trainer._compute_loss(trainer.model, out))
+
+
+def test_stop_index_cuts_after_the_stop_string(smollm2_tokenizer) -> None:
+    tok = smollm2_tokenizer
+    ids = tok("<think> 2+2=4 </think> <answer> 4 </answer>\nUser: more text here", add_special_tokens=False)["input_ids"]
+    k = stop_index(ids, tok, ["</answer>"])
+    assert tok.decode(ids[:k]).endswith("</answer>") and k < len(ids)
+    plain = tok("no stop string here", add_special_tokens=False)["input_ids"]
+    assert stop_index(plain, tok, ["</answer>"]) == len(plain)
