@@ -163,6 +163,12 @@ class R1Config(GRPOConfig):
         if self.output_dir is None:
             self.output_dir = str(Path("outputs") / f"{self.task.replace(':', '_').replace('/', '_')}-{self.algo}")
         super().__post_init__()
+        if self.use_vllm and self.stop_strings:  # vLLM stops natively; keep the stop string in the text
+            stops = [s for s in str(self.stop_strings).split(",") if s]
+            kwargs = dict(self.generation_kwargs or {})
+            kwargs.setdefault("stop", stops)
+            kwargs.setdefault("include_stop_str_in_output", True)
+            self.generation_kwargs = kwargs
 
     def _check_choices(self) -> None:
         checks = (("loss_type", LOSS_TYPES), ("scale_rewards", SCALE_REWARDS),

@@ -85,3 +85,9 @@ def test_unknown_reward_and_task_fail_before_training(tmp_path: Path, capsys: py
 def test_cpu_defaults_without_cuda() -> None:
     cfg = R1Config(output_dir="x")
     assert cfg.use_cpu and cfg.bf16 is False and cfg.gradient_checkpointing is False and cfg.threads >= 1
+
+
+def test_vllm_gets_native_stop_strings() -> None:
+    cfg = R1Config(output_dir="x", use_vllm=True, stop_strings="</answer>")
+    assert cfg.generation_kwargs == {"stop": ["</answer>"], "include_stop_str_in_output": True}
+    assert R1Config(output_dir="x", stop_strings="</answer>").generation_kwargs is None  # transformers: r1lite cuts

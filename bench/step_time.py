@@ -1,0 +1,185 @@
+"""Seconds per GRPO step: plain TRL ``GRPOTrainer`` vs r1lite's ``R1Trainer``, without and with dropping
+zero-variance groups, on the same model, data, rewards and batch, in one process.
+
+The batch is built so that a known fraction of groups has zero reward variance (default 50%): prompts
+alternate between "constant" problems (every completion scores 1) and "varying" ones (completion i of a
+group scores i mod G), and the dataset is not shuffled, so every step holds exactly that fraction. This is
+what dynamic sampling is for: with beta = 0 those groups give no gradient, and r1lite skips their
+forward/backward pass.
+
+    python bench/step_time.py [--model smollm2-135m] [--steps 6] [--json bench/step_time.json]
+
+Summary keys: ``ratio_plain`` (r1lite without dropping / TRL; target <= 1.0) and ``ratio_dropping``
+(r1lite with dropping / TRL; target <= 0.75). Medians over the steps after the first (warm-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+VARIANTS = ("trl", "r1lite", "r1lite_drop")
+
+
+def controlled_reward(completions: list[Any], const: list[bool], **kwargs: Any) -> list[float]:
+    """1.0 for every completion of a constant problem (zero variance); i mod G within a varying group."""
+    g = int(os.environ.get("R1LITE_BENCH_G", "4"))
+    return [1.0 if c else float(i % g) for i, c in enumerate(const)]
+
+
+def build_dataset(tokenizer: Any, n: int, zero_frac_per_step: int, prompts_per_step: int) -> Any:
+    """Arithmetic problems rendered like the CPU recipe; the first ``zero_frac_per_step`` of each step's prompts
+    are constant-reward ones."""
+    from r1lite.tasks import get_task
+    from r1lite.tasks.templates import build_prompts
+
+    recipe_template = Path(__file__).resolve().parent.parent / "recipes" / "templates" / "arithmetic_oneshot.txt"
+    data = get_task("arithmetic").load("train", limit=n, seed=0)
+    data = build_prompts(data, str(recipe_template), tokenizer)
+    return data.add_column("const", [i % prompts_per_step < zero_frac_per_step for i in range(len(data))])
+
+
+class StepTimer:
+    """Wall time of each optimizer step (generation + scoring + update), from the trainer's callbacks."""
+
+    def __init__(self) -> None:
+        from transformers import TrainerCallback
+
+        timer = self
+
+        class _CB(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kwargs):
+                timer.start = time.perf_counter()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                timer.times.append(time.perf_counter() - timer.start)
+
+        self.start = 0.0
+        self.times: list[float] = []
+        self.callback = _CB()
+
+
+def run_variant(variant: str, model_path: str, tokenizer: Any, dataset: Any, args: argparse.Namespace,
+                out_dir: str) -> dict[str, Any]:
+    import torch
+    from trl import GRPOConfig, GRPOTrainer
+
+    from r1lite.config import R1Config
+    from r1lite.trainer import R1Trainer
+
+    common = dict(output_dir=out_dir, max_steps=args.steps, per_device_train_batch_size=args.prompts * args.g,
+                  num_generations=args.g, max_completion_length=args.max_completion_length, learning_rate=1e-6,
+                  beta=0.0, loss_type="dapo", shuffle_dataset=False, seed=0, logging_steps=1, save_strategy="no",
+                  report_to="none", use_cpu=True, bf16=False, disable_tqdm=True,
+                  model_init_kwargs={"dtype": torch.float32})
+    timer = StepTimer()
+    torch.manual_seed(0)
+    if variant == "trl":
+        cfg = GRPOConfig(**common, gradient_checkpointing=False)
+        trainer = GRPOTrainer(model=model_path, reward_funcs=[controlled_reward], args=cfg, train_dataset=dataset,
+                              processing_class=tokenizer, callbacks=[timer.callback])
+    else:
+        cfg = R1Config(**common, gradient_checkpointing=False, threads=args.threads,
+                       dynamic_sampling=(variant == "r1lite_drop"), table_every=0, samples_every=0)
+        trainer = R1Trainer(model=model_path, reward_funcs=[controlled_reward], args=cfg, train_dataset=dataset,
+                            processing_class=tokenizer, callbacks=[timer.callback])
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    measured = timer.times[1:] if len(timer.times) > 1 else timer.times
+    result = {
+        "median_s": statistics.median(measured),
+        "step_times_s": [round(t, 3) for t in timer.times],
+        "zero_variance_frac": statistics.mean(h.get("frac_reward_zero_std", float("nan")) for h in logs),
+        "kept_frac": statistics.mean(h.get("dynamic_sampling/kept_frac", 1.0) for h in logs),
+        "mean_completion_length": statistics.mean(h.get("completions/mean_length", 0.0) for h in logs),
+    }
+    del trainer
+    gc.collect()
+    return result
+
+
+def print_table(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"seconds per GRPO step ({summary['model']}, {summary['completions_per_step']} completions, "
+                        f"{summary['zero_variance_target']:.0%} zero-variance groups)")
+    for col in ("variant", "median s/step", "ratio vs TRL", "zero-var frac", "kept rows", "mean len", "steps (s)"):
+        table.add_column(col, justify="right" if col != "variant" else "left")
+    base = results["trl"]["median_s"]
+    for name, r in results.items():
+        table.add_row(name, f"{r['median_s']:.2f}", f"{r['median_s'] / base:.3f}", f"{r['zero_variance_frac']:.2f}",
+                      f"{r['kept_frac']:.2f}", f"{r['mean_completion_length']:.1f}",
+                      " ".join(f"{t:.1f}" for t in r["step_times_s"]))
+    console = Console(width=max(Console().width, 150))
+    console.print(table)
+    console.print(f"ratio_plain = {summary['ratio_plain']:.3f} (target <= 1.0), "
+                    f"ratio_dropping = {summary['ratio_dropping']:.3f} (target <= 0.75)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="smollm2-135m", help="alias, HF dir or Hub id (default smollm2-135m)")
+    parser.add_argument("--steps", type=int, default=6, help="steps per variant; the first is warm-up (>= 6)")
+    parser.add_argument("--prompts", type=int, default=4, help="prompts per step")
+    parser.add_argument("--g", type=int, default=4, help="completions per prompt (group size)")
+    parser.add_argument("--zero-groups", type=int, default=2, help="constant-reward prompts per step")
+    parser.add_argument("--max-completion-length", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
+    parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    args = parser.parse_args(argv)
+    if args.steps < 6:
+        parser.error("--steps must be >= 6 (1 warm-up + at least 5 measured steps)")
+    if not 0 <= args.zero_groups <= args.prompts:
+        parser.error("--zero-groups must be between 0 and --prompts")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    os.environ["R1LITE_BENCH_G"] = str(args.g)
+    from transformers.utils import logging as hf_logging
+
+    from r1lite.models import load_tokenizer, resolve_model
+
+    hf_logging.disable_progress_bar()
+    model_path = resolve_model(args.model)
+    tokenizer = load_tokenizer(model_path)
+    dataset = build_dataset(tokenizer, args.prompts * (args.steps + 2), args.zero_groups, args.prompts)
+    results: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for variant in VARIANTS:
+            print(f"[bench] {variant}: {args.steps} steps ...", file=sys.stderr, flush=True)
+            results[variant] = run_variant(variant, model_path, tokenizer, dataset, args, f"{tmp}/{variant}")
+    base = results["trl"]["median_s"]
+    summary = {
+        "model": args.model,
+        "completions_per_step": args.prompts * args.g,
+        "zero_variance_target": args.zero_groups / args.prompts,
+        "threads": args.threads,
+        "median_s_trl": base,
+        "median_s_r1lite": results["r1lite"]["median_s"],
+        "median_s_r1lite_drop": results["r1lite_drop"]["median_s"],
+        "ratio_plain": results["r1lite"]["median_s"] / base,
+        "ratio_dropping": results["r1lite_drop"]["median_s"] / base,
+    }
+    print_table(results, summary)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"summary": summary, "results": results, "args": vars(args)}, indent=2,
+                                        default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
