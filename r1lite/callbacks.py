@@ -68,7 +68,8 @@ class RichProgress(TrainerCallback):
     """A rich progress bar with ETA (a one-line summary per step when stdout is not a terminal), and every
     ``table_every`` steps a compact table of the last rows."""
 
-    def __init__(self, rule_names: list[str], accuracy_rule: str | None, table_every: int = 10) -> None:
+    def __init__(self, rule_names: list[str], accuracy_rule: str | None, table_every: int = 10,
+                 label: str = "GRPO") -> None:
         from rich.console import Console
 
         self.console = Console(stderr=False)
@@ -77,6 +78,7 @@ class RichProgress(TrainerCallback):
         self.columns = _table_columns(rule_names, accuracy_rule)
         self.accuracy_rule = accuracy_rule
         self.table_every = table_every
+        self.label = label
         self.rows: list[dict[str, Any]] = []
         self.progress = None
         self.task = None
@@ -97,7 +99,7 @@ class RichProgress(TrainerCallback):
                 TimeRemainingColumn,
             )
 
-            self.progress = Progress(TextColumn("[bold]GRPO"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            self.progress = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                      TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
                                      console=self.console, transient=False)
             self.progress.start()
@@ -126,7 +128,7 @@ class RichProgress(TrainerCallback):
 
         rows = self.rows[-self.table_every:] if self.table_every else self.rows[-10:]
         present = [c for c in self.columns if any(_num(r.get(c[1])) is not None for r in rows)]
-        table = Table(title="r1lite GRPO", show_lines=False, pad_edge=False)
+        table = Table(title=f"r1lite {self.label}", show_lines=False, pad_edge=False)
         for title, _, _ in present:
             table.add_column(title, justify="right")
         for r in rows:

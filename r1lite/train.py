@@ -294,7 +294,7 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     trainer_cls = _trainer_class(cfg.algo)
     metrics = MetricsJsonl(cfg.output_dir)
     names = list(run.rules)
-    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every)]
+    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every, label=cfg.algo.upper())]
     if cfg.heldout_n and run.heldout_rows:
         def evaluate(model: Any) -> tuple[dict, list]:
             return evaluate_heldout(model, run.tokenizer, run.heldout_rows, run.eval_rules, run.accuracy_rule,
@@ -423,9 +423,13 @@ def _quiet() -> None:
 
 
 def _help(default_config: str | Path | None) -> str:
-    names = sorted(config_field_names())
+    from dataclasses import fields
+
+    names = config_field_names()
+    ppo_only = sorted({f.name for f in fields(config_class("ppo")) if f.init} - names)
     return (__doc__ or "") + (f"\nDefault config: {default_config}\n" if default_config else "") + \
-        "\nConfig fields (any can be --field value):\n  " + " ".join(names) + "\n"
+        "\nConfig fields (any can be --field value):\n  " + " ".join(sorted(names)) + "\n" + \
+        "\nPPO fields (with --algo ppo):\n  " + " ".join(ppo_only) + "\n"
 
 
 def main(argv: list[str] | None = None, default_config: str | Path | None = None) -> int:

@@ -91,3 +91,11 @@ def test_vllm_gets_native_stop_strings() -> None:
     cfg = R1Config(output_dir="x", use_vllm=True, stop_strings="</answer>")
     assert cfg.generation_kwargs == {"stop": ["</answer>"], "include_stop_str_in_output": True}
     assert R1Config(output_dir="x", stop_strings="</answer>").generation_kwargs is None  # transformers: r1lite cuts
+
+
+def test_help_lists_grpo_and_ppo_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    general, ppo = out.split("PPO fields")
+    assert "learning_rate" in general and "dynamic_sampling" in general and "epsilon_high" in general
+    assert "critic_learning_rate" in ppo and "lam" in ppo and "critic_learning_rate" not in general
