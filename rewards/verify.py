@@ -654,6 +654,8 @@ _PROSE_NUMBER = re.compile(
 )
 _PERCENT_WORD = re.compile(r"(?i)\b(?:percent|percentage|pct)\b")
 _MATHY = re.compile(r"[\d$\\\[]")
+_STRUCTURAL = re.compile(r"\\(?:[dt]?frac|boxed|left|right|displaystyle)(?![A-Za-z])")
+_NOT_EMPTY = re.compile(r"[^\s{}$]")
 
 
 def prose_number(pred: str) -> str | None:
@@ -669,6 +671,13 @@ def certainly_unparseable(pred: str) -> bool:
     """A sentence (passed to math-verify as written, see :func:`mathverify_inputs`) without a digit,
     ``$``, backslash or bracket: math-verify's LaTeX and number patterns cannot match anything."""
     return not _MATHY.search(pred) and mathverify_inputs(pred) == [pred.strip()] and len(pred.split()) > 1
+
+
+def empty_latex(pred: str) -> bool:
+    """Only braces, ``$`` and structural commands (``}{\\frac{``, ``\\boxed{}``), as a cut-off answer
+    leaves: no digit, symbol or operator for math-verify to read, so it matches no *number*. (Not any
+    gold: math-verify reads ``{}`` as the empty set, which is why :func:`decide` asks for a number.)"""
+    return not _NOT_EMPTY.search(_STRUCTURAL.sub("", pred))
 
 
 def decide(pred: str | None, gold: str | None) -> tuple[Verdict | None, bool]:
@@ -698,7 +707,7 @@ def decide(pred: str | None, gold: str | None) -> tuple[Verdict | None, bool]:
         return Verdict(fast, fast_path=True), False
     if canonical(pred) == canonical(gold):
         return Verdict(True, fast_path=True, reason="same text as gold"), True
-    if certainly_unparseable(pred):
+    if certainly_unparseable(pred) or (empty_latex(pred) and parse_plain_number(gold) is not None):
         return Verdict(False, parse_failed=True, reason="prediction unparseable"), True
     return None, False
 

@@ -72,6 +72,24 @@ def test_fast_paths_agree_with_math_verify() -> None:
     assert decided > 500  # the fast paths really do cover plain numbers
 
 
+EMPTY_LATEX = ("}{\\frac{", "\\boxed{}", "{}", "\\frac{}{}", "$$", "\\left{\\right}", "\\dfrac{ }{", "{{}}")
+
+
+@pytest.mark.parametrize("pred", EMPTY_LATEX)
+def test_empty_latex_is_decided_unparseable_as_math_verify_does(pred: str) -> None:
+    """A cut-off answer with nothing but braces and structural commands never reaches the workers
+    when the gold is a number, and math-verify agrees it matches no number. Other golds still go
+    to math-verify: it reads ``{}`` as the empty set."""
+    for gold in ("7", "0", "-12.5", "1,000", "\\frac{1}{2}"):
+        fast, needs_gold = decide(pred, gold)
+        assert fast is not None and fast.parse_failed and fast.reward == 0.0 and needs_gold
+        assert math_verify_says(pred, gold).reward == 0.0, (pred, gold)
+    for gold in ("\\emptyset", "\\{\\}", "x", "\\sqrt{2}"):
+        assert decide(pred, gold)[0] is None
+    for near in ("\\frac{1}{2}", "\\boxed{0}", "\\emptyset", "\\{\\}", "()", "\\pi"):
+        assert decide(near, "7")[0] is None or decide(near, "7")[0].parse_failed is False
+
+
 def test_same_text_shortcut_agrees_on_real_golds(data_dir) -> None:
     """A prediction that only re-wraps the gold is correct for math-verify too (MATH-500 and Minerva)."""
     golds = [json.loads(line)["answer"] for line in (data_dir / "math500" / "test.jsonl").open()][::3]
