@@ -98,24 +98,17 @@ def load_records(path: Path, completion_key: str, answer_key: str, need_answer: 
     """All records of a JSONL file, validated; errors name the line and what is wrong."""
     if not path.is_file():
         raise InputError(f"input file not found: {path}")
+    from r1lite.jsonl import read_jsonl
+
     records: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path} line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
-            if not isinstance(rec, dict):
-                raise InputError(f"{path} line {lineno}: expected a JSON object, got {type(rec).__name__}")
-            for key, needed in ((completion_key, True), (answer_key, need_answer)):
-                if needed and key not in rec:
-                    raise InputError(
-                        f"{path} line {lineno}: missing key {key!r} (has: {', '.join(sorted(rec)) or 'nothing'}); "
-                        f"use --completion-key / --answer-key to name the right field"
-                    )
-            records.append(rec)
+    for lineno, rec in read_jsonl(path, InputError):
+        for key, needed in ((completion_key, True), (answer_key, need_answer)):
+            if needed and key not in rec:
+                raise InputError(
+                    f"{path} line {lineno}: missing key {key!r} (has: {', '.join(sorted(rec)) or 'nothing'}); "
+                    f"use --completion-key / --answer-key to name the right field"
+                )
+        records.append(rec)
     if not records:
         raise InputError(f"{path}: no records (empty file)")
     return records

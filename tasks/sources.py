@@ -57,19 +57,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
 
 def _read_jsonl(p: Path) -> list[dict[str, Any]]:
-    records = []
-    with p.open(encoding="utf-8") as fh:
-        for i, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TaskError(f"{p}:{i}: not a JSON line ({exc.msg})") from exc
-            if not isinstance(rec, dict):
-                raise TaskError(f"{p}:{i}: each line must be a JSON object, got {type(rec).__name__}")
-            records.append(rec)
-    return records
+    from r1lite.jsonl import read_jsonl
+
+    return [rec for _, rec in read_jsonl(p, TaskError)]
 
 
 def _read_json(p: Path) -> list[dict[str, Any]]:

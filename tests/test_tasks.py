@@ -181,7 +181,7 @@ def test_nothing_loadable_lists_what_was_tried(tmp_path: Path, monkeypatch: pyte
 
 def test_bad_jsonl_line_is_named(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"question": "a", "answer": "#### 1"}\nnot json\n')
-    with pytest.raises(TaskError, match="bad.jsonl:2"):
+    with pytest.raises(TaskError, match="bad.jsonl line 2: not valid JSON"):
         get_task("gsm8k").load("test", source=str(tmp_path / "bad.jsonl"))
 
 
