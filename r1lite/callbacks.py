@@ -243,14 +243,16 @@ def plot_curves(metrics_path: Path, out_path: Path, rule_names: list[str]) -> Pa
                 smooth = [sum(ys[max(0, i - w + 1):i + 1]) / len(ys[max(0, i - w + 1):i + 1]) for i in range(len(ys))]
                 ax1.plot(xs, smooth, color=ax1.lines[-1].get_color(), label=f"{label} (avg {w})")
     ax1.set(xlabel="step", ylabel="training reward (batch mean)", title="training rewards")
-    ax1.legend(fontsize=8)
+    if ax1.lines:
+        ax1.legend(fontsize=8)
     for key, label in (("heldout/accuracy", "held-out accuracy"), ("heldout/format_rate", "held-out format rate")):
         pts = [(r["step"], r[key]) for r in records if _num(r.get(key)) is not None]
         if pts:
             xs, ys = zip(*pts, strict=True)
             ax2.plot(xs, ys, marker="o", label=label)
     ax2.set(xlabel="step", ylabel="rate", title="held-out (greedy)", ylim=(-0.02, 1.02))
-    ax2.legend(fontsize=8)
+    if ax2.lines:
+        ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
