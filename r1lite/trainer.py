@@ -149,8 +149,22 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """TRL's rollout (generate, score, group advantages), then :meth:`_postprocess_rollout`."""
+        self._prefetch_golds(inputs)
         batch = super()._generate_and_score_completions(inputs)
         return self._postprocess_rollout(batch, inputs)
+
+    def _prefetch_golds(self, inputs: list[dict[str, Any]]) -> Any:
+        """Start parsing the batch's gold answers in the verification workers now, so that MATH-style
+        LaTeX golds are parsed while the policy generates instead of on the reward's critical path."""
+        names = getattr(self, "reward_func_names", None) or []
+        if not any(str(n).startswith("accuracy") for n in names):
+            return None
+        golds = [row.get("answer") for row in inputs if isinstance(row, dict)]
+        if not any(g is not None for g in golds):
+            return None
+        from r1lite.rewards.verify import prefetch_golds
+
+        return prefetch_golds(golds)
 
     def _postprocess_rollout(self, batch: dict[str, Any], inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """Dynamic sampling (DAPO): drop groups whose advantages are all zero, optionally refill.

@@ -99,3 +99,20 @@ def test_stop_index_cuts_after_the_stop_string(smollm2_tokenizer) -> None:
     assert tok.decode(ids[:k]).endswith("</answer>") and k < len(ids)
     plain = tok("no stop string here", add_special_tokens=False)["input_ids"]
     assert stop_index(plain, tok, ["</answer>"]) == len(plain)
+
+
+def test_golds_are_prefetched_only_for_the_accuracy_rule() -> None:
+    """The rollout hands the batch's golds to the verification workers before generating (LaTeX golds are
+    then parsed while the policy generates); a trainer without the accuracy rule starts no workers."""
+    from types import SimpleNamespace
+
+    from r1lite.rewards.verify import _gold_status, clear_caches
+
+    clear_caches()
+    gold = "\\frac{\\sqrt{3}}{2}+\\pi"
+    rows = [{"prompt": "p", "answer": gold}, {"prompt": "p", "answer": "18"}]
+    assert R1Trainer._prefetch_golds(SimpleNamespace(reward_func_names=["format"]), rows) is None
+    thread = R1Trainer._prefetch_golds(SimpleNamespace(reward_func_names=["accuracy", "format"]), rows)
+    assert thread is not None
+    thread.join(timeout=30)
+    assert _gold_status(gold) is True
