@@ -90,18 +90,9 @@ class RichProgress(TrainerCallback):
             return
         self.start, self.start_step = time.time(), state.global_step
         if self.console.is_terminal:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from r1lite.progress import progress_bar
 
-            self.progress = Progress(TextColumn(f"[bold]{self.label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                     TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
-                                     console=self.console, transient=False)
+            self.progress = progress_bar(f"[bold]{self.label}", "info", console=self.console, transient=False)
             self.progress.start()
             self.task = self.progress.add_task("train", total=state.max_steps, completed=state.global_step, info="")
 

@@ -156,18 +156,9 @@ class StopOnStrings:
 
 
 def _progress(enabled: bool, total: int, description: str) -> Any:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from r1lite.progress import progress_bar
 
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                        disable=not enabled, transient=False)
+    progress = progress_bar("{task.description}", "rate", disable=not enabled, transient=False)
     task = progress.add_task(description, total=total, rate="")
     return progress, task
 
