@@ -17,6 +17,8 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from r1lite.rewards.extract import MODES, extract_answer
+
 from r1lite.registry import Registry
 
 
@@ -99,3 +101,24 @@ def report(rule: str, counts: Mapping[str, float], n: int, kwargs: Mapping[str, 
             bucket[k] = bucket.get(k, 0) + v
         bucket["n"] = bucket.get("n", 0) + n
     return rates
+
+
+def score_answers(
+    rule: str, texts: list[str], mode: str, score: Callable[[str, int], tuple[float, str | None]],
+    kwargs: Mapping[str, Any], keys: tuple[str, ...] = (),
+) -> list[float]:
+    """The loop of a rule that checks the final answer: extract it from ``texts[i]`` (``mode``), then
+    ``score(answer, i)`` returns the reward and the diagnostic to count (one of ``keys``) or None.
+    A missing answer scores 0.0 and counts as ``no_answer``; the counts are :func:`report`-ed."""
+    if mode not in MODES:
+        raise ValueError(f"{rule}: unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    counts = dict.fromkeys(("no_answer", *keys), 0)
+    scores: list[float] = []
+    for i, text in enumerate(texts):
+        answer = extract_answer(text, mode)  # type: ignore[arg-type]
+        value, diagnostic = (0.0, "no_answer") if answer is None else score(answer, i)
+        if diagnostic is not None:
+            counts[diagnostic] += 1
+        scores.append(value)
+    report(rule, counts, len(texts), kwargs)
+    return scores

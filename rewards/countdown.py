@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from r1lite.rewards.base import completion_texts, report, reward_rule
-from r1lite.rewards.extract import MODES, extract_answer
+from r1lite.rewards.base import completion_texts, reward_rule, score_answers
 
 MAX_EXPR_CHARS = 500
 MAX_DEPTH = 30
@@ -124,26 +123,14 @@ def countdown(
     (``strict``: the ``<answer>`` tag only). Diagnostics: ``no_answer``, ``invalid`` (syntax,
     forbidden operations, wrong numbers), ``wrong_value``.
     """
-    if mode not in MODES:
-        raise ValueError(f"countdown: unknown mode {mode!r}; use one of {', '.join(MODES)}")
     texts = completion_texts(completions)
     nums, targets = _column(kwargs, "nums", len(texts)), _column(kwargs, "target", len(texts))
-    counts = {"no_answer": 0, "invalid": 0, "wrong_value": 0}
-    scores: list[float | None] = []
-    for text, ns, tgt in zip(texts, nums, targets, strict=True):
-        answer = extract_answer(text, mode)  # type: ignore[arg-type]
-        if answer is None:
-            counts["no_answer"] += 1
-            scores.append(0.0)
-            continue
+
+    def one(answer: str, i: int) -> tuple[float, str | None]:
         try:
-            value = evaluate_countdown(answer, ns)
+            value = evaluate_countdown(answer, nums[i])
         except CountdownError:
-            counts["invalid"] += 1
-            scores.append(0.0)
-            continue
-        ok = value == Fraction(tgt)
-        counts["wrong_value"] += not ok
-        scores.append(1.0 if ok else float(partial))
-    report("countdown", counts, len(texts), kwargs)
-    return scores
+            return 0.0, "invalid"
+        return (1.0, None) if value == Fraction(targets[i]) else (float(partial), "wrong_value")
+
+    return score_answers("countdown", texts, mode, one, kwargs, ("invalid", "wrong_value"))  # type: ignore[return-value]

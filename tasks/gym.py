@@ -20,8 +20,7 @@ import sys
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from r1lite.rewards.base import completion_texts, report, reward_rule
-from r1lite.rewards.extract import MODES, extract_answer
+from r1lite.rewards.base import completion_texts, reward_rule, score_answers
 from r1lite.tasks.base import TaskError
 from r1lite.tasks.procedural import ProceduralTask, split_of
 
@@ -126,26 +125,17 @@ def gym_reward(completions: list[Any], mode: str = "strict", **kwargs: Any) -> l
     ``mode``: answer extraction (``strict``: the ``<answer>`` tag only; ``lenient``: else last
     ``\\boxed{}``, else last number). No answer scores 0.0. Diagnostics: ``no_answer``, ``score_error``.
     """
-    if mode not in MODES:
-        raise ValueError(f"gym: unknown mode {mode!r}; use one of {', '.join(MODES)}")
     texts = completion_texts(completions)
     refs = kwargs.get("gym_ref")
     if refs is None or len(refs) != len(texts):
         raise ValueError("reward rule 'gym' needs the dataset column 'gym_ref' (one per completion), which "
                          "gym:<name> tasks provide")
-    counts = {"no_answer": 0, "score_error": 0}
-    scores: list[float | None] = []
-    for text, ref in zip(texts, refs, strict=True):
-        answer = extract_answer(text, mode)  # type: ignore[arg-type]
-        if answer is None:
-            counts["no_answer"] += 1
-            scores.append(0.0)
-            continue
+
+    def one(answer: str, i: int) -> tuple[float, str | None]:
         try:
-            ds, entry = _entry(ref)
-            scores.append(float(ds.score_answer(answer=answer, entry=entry)))
+            ds, entry = _entry(refs[i])
+            return float(ds.score_answer(answer=answer, entry=entry)), None
         except Exception:  # a scorer crash on odd output is a wrong answer, counted
-            counts["score_error"] += 1
-            scores.append(0.0)
-    report("gym", counts, len(texts), kwargs)
-    return scores
+            return 0.0, "score_error"
+
+    return score_answers("gym", texts, mode, one, kwargs, ("score_error",))  # type: ignore[return-value]
