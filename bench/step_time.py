@@ -7,10 +7,12 @@ group scores i mod G), and the dataset is not shuffled, so every step holds exac
 what dynamic sampling is for: with beta = 0 those groups give no gradient, and r1lite skips their
 forward/backward pass.
 
-    python bench/step_time.py [--model smollm2-135m] [--steps 6] [--json bench/step_time.json]
+    python bench/step_time.py [--model smollm2-135m] [--steps 6] [--rounds 2] [--json bench/step_time.json]
 
 Summary keys: ``ratio_plain`` (r1lite without dropping / TRL; target <= 1.0) and ``ratio_dropping``
-(r1lite with dropping / TRL; target <= 0.75). Medians over the steps after the first (warm-up).
+(r1lite with dropping / TRL; target <= 0.75). Medians over the steps after the first (warm-up) of every
+round; the variants run in turns (``--rounds``), because on a shared 2-core box a busy spell during one
+variant's turn moved a single-round ratio by 20%.
 """
 
 from __future__ import annotations
@@ -110,19 +112,30 @@ def run_variant(variant: str, model_path: str, tokenizer: Any, dataset: Any, arg
     return result
 
 
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One variant's figures over all rounds: the median over every measured (non-warm-up) step."""
+    measured = [t for r in rounds for t in (r["step_times_s"][1:] or r["step_times_s"])]
+    merged = dict(rounds[0], median_s=statistics.median(measured),
+                  step_times_s=[t for r in rounds for t in r["step_times_s"]],
+                  round_medians_s=[round(r["median_s"], 3) for r in rounds])
+    for key in ("zero_variance_frac", "kept_frac", "mean_completion_length"):
+        merged[key] = statistics.mean(r[key] for r in rounds)
+    return merged
+
+
 def print_table(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title=f"seconds per GRPO step ({summary['model']}, {summary['completions_per_step']} completions, "
                         f"{summary['zero_variance_target']:.0%} zero-variance groups)")
-    for col in ("variant", "median s/step", "ratio vs TRL", "zero-var frac", "kept rows", "mean len", "steps (s)"):
+    for col in ("variant", "median s/step", "ratio vs TRL", "zero-var frac", "kept rows", "mean len", "round medians (s)"):
         table.add_column(col, justify="right" if col != "variant" else "left")
     base = results["trl"]["median_s"]
     for name, r in results.items():
         table.add_row(name, f"{r['median_s']:.2f}", f"{r['median_s'] / base:.3f}", f"{r['zero_variance_frac']:.2f}",
                       f"{r['kept_frac']:.2f}", f"{r['mean_completion_length']:.1f}",
-                      " ".join(f"{t:.1f}" for t in r["step_times_s"]))
+                      " ".join(f"{t:.1f}" for t in r["round_medians_s"]))
     console = Console(width=max(Console().width, 150))
     console.print(table)
     console.print(f"ratio_plain = {summary['ratio_plain']:.3f} (target <= 1.0), "
@@ -137,9 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--g", type=int, default=4, help="completions per prompt (group size)")
     parser.add_argument("--zero-groups", type=int, default=2, help="constant-reward prompts per step")
     parser.add_argument("--max-completion-length", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=2, help="times each variant runs, in turns (noise on a shared box)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be >= 1")
     if args.steps < 6:
         parser.error("--steps must be >= 6 (1 warm-up + at least 5 measured steps)")
     if not 0 <= args.zero_groups <= args.prompts:
@@ -156,11 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     model_path = resolve_model(args.model)
     tokenizer = load_tokenizer(model_path)
     dataset = build_dataset(tokenizer, args.prompts * (args.steps + 2), args.zero_groups, args.prompts)
-    results: dict[str, dict[str, Any]] = {}
+    rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
-        for variant in VARIANTS:
-            print(f"[bench] {variant}: {args.steps} steps ...", file=sys.stderr, flush=True)
-            results[variant] = run_variant(variant, model_path, tokenizer, dataset, args, f"{tmp}/{variant}")
+        for r in range(args.rounds):  # the variants take turns, so a busy spell on the box hits all of them
+            for variant in VARIANTS:
+                print(f"[bench] round {r + 1}/{args.rounds} {variant}: {args.steps} steps ...", file=sys.stderr,
+                      flush=True)
+                rounds[variant].append(run_variant(variant, model_path, tokenizer, dataset, args,
+                                                   f"{tmp}/{variant}-{r}"))
+    results = {v: merge_rounds(rs) for v, rs in rounds.items()}
     base = results["trl"]["median_s"]
     summary = {
         "model": args.model,
