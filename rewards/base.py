@@ -106,14 +106,14 @@ def report(rule: str, counts: Mapping[str, float], n: int, kwargs: Mapping[str, 
 def score_answers(
     rule: str, texts: list[str], mode: str, score: Callable[[str, int], tuple[float, str | None]],
     kwargs: Mapping[str, Any], keys: tuple[str, ...] = (),
-) -> list[float]:
+) -> list[float | None]:
     """The loop of a rule that checks the final answer: extract it from ``texts[i]`` (``mode``), then
     ``score(answer, i)`` returns the reward and the diagnostic to count (one of ``keys``) or None.
     A missing answer scores 0.0 and counts as ``no_answer``; the counts are :func:`report`-ed."""
     if mode not in MODES:
         raise ValueError(f"{rule}: unknown mode {mode!r}; use one of {', '.join(MODES)}")
     counts = dict.fromkeys(("no_answer", *keys), 0)
-    scores: list[float] = []
+    scores: list[float | None] = []
     for i, text in enumerate(texts):
         answer = extract_answer(text, mode)  # type: ignore[arg-type]
         value, diagnostic = (0.0, "no_answer") if answer is None else score(answer, i)

@@ -133,4 +133,4 @@ def countdown(
             return 0.0, "invalid"
         return (1.0, None) if value == Fraction(targets[i]) else (float(partial), "wrong_value")
 
-    return score_answers("countdown", texts, mode, one, kwargs, ("invalid", "wrong_value"))  # type: ignore[return-value]
+    return score_answers("countdown", texts, mode, one, kwargs, ("invalid", "wrong_value"))

@@ -138,4 +138,4 @@ def gym_reward(completions: list[Any], mode: str = "strict", **kwargs: Any) -> l
         except Exception:  # a scorer crash on odd output is a wrong answer, counted
             return 0.0, "score_error"
 
-    return score_answers("gym", texts, mode, one, kwargs, ("score_error",))  # type: ignore[return-value]
+    return score_answers("gym", texts, mode, one, kwargs, ("score_error",))
