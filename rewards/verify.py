@@ -13,8 +13,13 @@ would decide the same way and defers otherwise; a prediction that merely re-wrap
 sentence with nothing math-verify could extract, is decided without parsing it; (2) everything
 else runs in persistent worker subprocesses, jobs routed by gold so each worker keeps its own
 parsed-gold cache, with a soft per-item ``setitimer`` deadline inside the worker and a hard
-deadline in the caller past which the worker is killed and replaced; (3) verdicts are cached per
-``(pred, gold)``; (4) oversized, absurdly nested or power-tower input is refused before parsing.
+deadline in the caller past which the worker is killed and replaced; inside them, math-verify's
+LaTeX parser runs ANTLR's two-stage SLL-then-LL strategy (:func:`two_stage_latex_parsing`: same
+trees, several times faster on tuples and intervals), a plain number far from a constant gold's
+value, an interval or a polynomial skips sympy's ``simplify`` and set algebra
+(:func:`number_certainly_wrong`), and each worker warms its parser
+on common answer shapes at start-up; (3) verdicts are cached per ``(pred, gold)``; (4) oversized,
+absurdly nested or power-tower input is refused before parsing.
 Every shortcut has a test proving it agrees with math-verify.
 All of this works from any thread.
 
@@ -27,6 +32,7 @@ Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`, :func
 from __future__ import annotations
 
 import atexit
+import copy
 import logging
 import math
 import os
@@ -310,6 +316,66 @@ def canonical(answer: str) -> str:
     return " ".join(s.split())  # collapse, never remove, spaces: "\\hbar \\omega" != "\\hbar\\omega"
 
 
+def number_certainly_wrong(gold_parsed: list, pred_parsed: list) -> bool:
+    """True when math-verify would certainly reject a plain-number prediction, so its sympy
+    ``simplify`` or set algebra (5-70 ms a pair) can be skipped. Three kinds of gold qualify:
+
+    * a compound constant (``2\\sqrt{5}``, ``12\\pi``) whose value is more than 1e-3 (and one part
+      in 1e9) from the number: ``verify`` tries the two strings, structural equality (a Number
+      never equals a compound expression), a numeric check rounding to 6 decimals (fails at that
+      distance) and ``simplify(gold - pred) == 0`` (cannot hold for two different constants);
+    * a real interval with numeric ends, or a union of them (``(2,12) \\cup (12,102)``): the
+      number becomes ``{n}``, whose symmetric difference with an interval is never empty;
+    * a non-constant polynomial (``8n^2 + 4n + 1``, ``(a+5)(b+2)``): rounding it raises, so the
+      numeric check fails, and ``gold - n`` is a non-zero polynomial that no simplification zeroes.
+
+    Anything else -- a percent (math-verify equates ``9\\%`` and ``9``), a gold that is itself a
+    number or a symbol, relations, tuples, finite sets, huge or complex values -- is left to
+    math-verify. A test compares verdicts on every such gold of MATH-500 and Minerva.
+    """
+    import sympy
+
+    if len(gold_parsed) != 2 or len(pred_parsed) != 2:
+        return False
+    (gold, gold_text), (pred, pred_text) = gold_parsed, pred_parsed
+    if not (isinstance(gold_text, str) and isinstance(pred_text, str) and isinstance(pred, sympy.Number)):
+        return False
+    if gold_text.strip() == pred_text.strip() or "%" in gold_text:
+        return False
+    if isinstance(gold, (sympy.Interval, sympy.Union)):
+        return _real_intervals(gold)
+    if not isinstance(gold, sympy.Expr) or isinstance(gold, (sympy.Number, sympy.Symbol)):
+        return False
+    if gold.has(sympy.UnevaluatedExpr):
+        return False
+    if gold.free_symbols:
+        return _non_constant_polynomial(gold)
+    value = gold.evalf(30)
+    if not isinstance(value, sympy.Float) or not value.is_finite or abs(value) > 10**12:
+        return False
+    return bool(abs(value - pred.evalf(30)) > max(sympy.Rational(1, 1000), abs(value) / 10**9))
+
+
+def _real_intervals(gold: Any) -> bool:
+    """An interval of positive length with numeric ends, or a union of only such intervals."""
+    import sympy
+
+    parts = gold.args if isinstance(gold, sympy.Union) else (gold,)
+    return all(isinstance(p, sympy.Interval) and p.start.is_number and p.end.is_number
+               and (p.end - p.start).is_extended_positive is True for p in parts)
+
+
+def _non_constant_polynomial(gold: Any) -> bool:
+    import sympy
+
+    if gold.count_ops() > 60 or not gold.is_polynomial():
+        return False
+    try:
+        return sympy.Poly(gold, *sorted(gold.free_symbols, key=str)).total_degree() >= 1
+    except sympy.PolynomialError:
+        return False
+
+
 def check_with_math_verify(
     pred: str, gold: str, timeout: float | None = DEFAULT_TIMEOUT, shortcut: bool = True
 ) -> Verdict:
@@ -318,8 +384,9 @@ def check_with_math_verify(
     Used inside the worker subprocesses. The gold is parsed once and cached; an item over
     ``timeout`` seconds is interrupted by ``setitimer`` and reported as ``timed_out``. With
     ``shortcut``, a prediction whose :func:`canonical` text equals the (parseable) gold's is
-    correct without parsing it; the test suite checks that math-verify agrees on every MATH-500
-    and Minerva gold in each wrapper.
+    correct without parsing it, and a number that cannot match the gold is wrong without
+    math-verify's sympy work (:func:`number_certainly_wrong`); the test suite checks that
+    math-verify agrees on every MATH-500 and Minerva gold.
     """
     from math_verify import verify
 
@@ -339,6 +406,8 @@ def check_with_math_verify(
         if not pred_parsed:
             return Verdict(False, parse_failed=True, reason="prediction unparseable")
         stage = "verify"
+        if shortcut and number_certainly_wrong(gold_parsed, pred_parsed):
+            return Verdict(False, fast_path=True, reason="a number cannot match this gold")
         ok = bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
         failed = not ok and not _has_expr(pred_parsed)
         return Verdict(ok, parse_failed=failed, reason="" if ok or not failed else "prediction unparseable")
@@ -354,6 +423,131 @@ def check_with_math_verify(
             signal.signal(signal.SIGALRM, old)
 
 
+_STOCK_LATEX_PARSE: Any = None
+
+
+def two_stage_latex_parsing(enable: bool = True) -> bool:
+    """Make latex2sympy's ANTLR parser try SLL prediction first and fall back to LL (stock) on any error.
+
+    Extends latex2sympy2_extended (math-verify's LaTeX parser) where it falls short: it parses in
+    ANTLR's default LL mode, whose full-context predictions are never cached, so every tuple,
+    interval or ``\\left(..\\right)`` answer pays 15-50 ms, however often that shape was seen.
+    ANTLR documents (``PredictionMode.SLL``) that SLL "will either return a correct parse tree
+    (i.e. the same parse tree that would be returned with the LL prediction mode), or it will
+    report a syntax error"; this is the two-stage strategy the ANTLR book recommends. A tree from
+    SLL is therefore the tree LL builds, converted by the same code; anything else (a syntax
+    error, a failed conversion) is redone by the stock parser, so results cannot change, only
+    speed. A test compares both on every gold of the bundled eval sets.
+
+    Switched on in the verify workers only: r1lite does not alter a library in the caller's
+    process. Returns whether it is on (False if latex2sympy is not the one this was written for).
+    """
+    global _STOCK_LATEX_PARSE
+    try:
+        from antlr4.atn.PredictionMode import PredictionMode
+        from latex2sympy2_extended.latex2sympy2 import _Latex2Sympy
+    except ImportError:
+        return False
+    if _STOCK_LATEX_PARSE is None:
+        if not callable(getattr(_Latex2Sympy, "create_parser", None)):
+            return False
+        _STOCK_LATEX_PARSE = _Latex2Sympy.parse
+    stock = _STOCK_LATEX_PARSE
+    if not enable:
+        _Latex2Sympy.parse = stock
+        return False
+    create = _Latex2Sympy.create_parser
+
+    def create_sll(self: Any, latex_str: str) -> Any:
+        parser = create(self, latex_str)
+        parser._interp.predictionMode = PredictionMode.SLL
+        return parser
+
+    def parse(self: Any, latex_str: str) -> Any:
+        sll = _Latex2Sympy.__new__(_Latex2Sympy)  # conversion mutates state: a failed try must leave none
+        sll.__dict__.update({k: copy.copy(v) for k, v in self.__dict__.items()})
+        sll.create_parser = create_sll.__get__(sll)
+        try:
+            return stock(sll, latex_str)
+        except (RecursionError, MemoryError):
+            raise
+        except Exception:  # a syntax error under SLL (or one LL would hit too): the stock parser decides
+            return stock(self, latex_str)
+
+    _Latex2Sympy.parse = parse
+    return True
+
+
+# Every worker parses these answer shapes, and verifies these pairs, before it reports ready. The
+# pairs pay sympy's lazy imports (sympy.physics, sympy.combinatorics, ... ~0.4 s on first use);
+# the shapes build ANTLR's prediction DFA, which otherwise costs 10-100 ms the first time each
+# kind of answer is seen. Training starts the workers before the first generation, so this
+# overlaps it instead of slowing the first reward calls. Written by hand (not taken from any
+# dataset); the benchmark warms its in-process baseline on the same strings.
+WARM_UP_PAIRS: tuple[tuple[str, str], ...] = (
+    ("5j", "y=3"), ("3", "y=3"), ("t^2+4", "4+t^2"), ("2t^2+7t-15", "x^4 - 2x^3 + x - 7"),
+    ("3m^2 - 5m + 2", "3j-1"), ("2\\sqrt{7}", "\\sqrt{28}"), ("9", "7 \\sqrt{3} - 2"),
+    ("\\frac{\\sqrt{2}}{2}", "\\dfrac{\\sqrt2}{2}"), ("2 \\pm \\sqrt{7}", "2+\\sqrt{7}"),
+    ("64\\pi", "64 \\pi"), ("\\frac{\\pi}{3}", "60^\\circ"), ("105^\\circ", "105"), ("(-4,3)", "(-4, 3)"),
+    ("\\left( 2, \\frac{3\\pi}{4} \\right)", "(2,\\frac{3\\pi}{4})"), ("x \\in [-1,4]", "[-1,4]"),
+    ("(6,\\infty)", "(6, \\infty)"), ("(-\\infty, 1) \\cup (3, \\infty)", "(-\\infty,1)\\cup(3,\\infty)"),
+    ("\\{3, 5\\}", "3,-5"), ("\\begin{pmatrix} 3 \\\\ -8 \\end{pmatrix}", "\\begin{pmatrix} 3 \\\\ -8 \\end{pmatrix}"),
+    ("\\text{north}", "\\textbf{(D)}"), ("D", "\\textbf{(D)}"), ("40\\%", "0.4"), ("x > 2", "x\\ge 2"),
+    ("2^{8}", "256"), ("\\log_3 9", "2"), ("\\cos \\frac{\\pi}{3}", "\\frac12"), ("2+5i", "2 + 5i"),
+    ("2.5 \\times 10^{2}", "250"), ("1101_2", "13"), ("y = 3x - 1", "3x-1"), ("u - v", "v - u"),
+    ("\\frac{150}7\\text{ degrees}", "\\frac{150}{7}"), ("a=4, b=1", "(4,1)"), ("\\$12.50", "12.5"),
+    ("(1,4) \\cup (4,10)", "3-\\sqrt{2}"), ("3\\sqrt{2}", "\\frac{5+3b}{8}"), ("40", "(-3,1) \\cup (1,5)"),
+)
+WARM_UP_ANSWERS: tuple[str, ...] = (
+    # numbers, fractions, powers
+    "-\\frac{5}{2}", "\\dfrac{7}{12}", "\\tfrac{3}{8}", "\\frac{-3}{4}", "1\\frac{1}{2}", "12 \\frac{3}{4}", "3.75",
+    "0.\\overline{3}", "1.2\\times10^{-3}", "6.02 \\cdot 10^{23}", "10^6", "2^{-3}", "5!", "\\binom{8}{3}", "\\frac94",
+    "\\frac{1}{2^{10}}", "3^{2} \\cdot 5",
+    # radicals
+    "\\sqrt{2}", "-\\sqrt{6}", "\\sqrt2", "13\\sqrt2", "\\frac{3\\sqrt{2}}{4}", "\\frac{\\sqrt{6}}{3}", "2+\\sqrt{3}",
+    "4\\sqrt{2}-1", "\\sqrt[3]{4}", "2\\sqrt[4]{3}", "\\frac{1+\\sqrt{5}}{2}", "\\frac{-1 - \\sqrt{7}}{2}",
+    "\\sqrt{a^2+b^2}", "\\frac{1}{\\sqrt{2}}", "5\\sqrt{2} + 3\\sqrt{3}",
+    # pi, trigonometry, logarithms, e
+    "\\pi^2", "2\\pi", "-\\frac{\\pi}{12}", "\\frac{5\\pi}{4}", "\\frac{\\pi}{3} + 2\\pi k", "7+3\\pi", "\\frac{500}{\\pi}",
+    "4\\pi - 8", "\\sin x", "\\cos^2 \\theta", "\\tan \\frac{\\pi}{8}", "\\sin 2x", "\\arctan 2", "\\log_2 3",
+    "\\log 5", "\\ln 2", "e^{2}", "e^{-x}", "2e",
+    # degrees, percent, money, units, text and choices
+    "45^{\\circ}", "135^\\circ", "12\\%", "\\$4.50", "5\\text{ cm}", "40 \\mbox{ feet}^2", "10\\text{ m/s}",
+    "\\text{(A)}", "\\textbf{(C)}", "\\text{Monday}", "\\text{odd}", "\\mathrm{B}",
+    # polynomials and expressions
+    "3x-7", "(x-1)(x+2)", "a^2b", "\\frac{x+1}{x-1}", "2n+1", "-4x^3+x", "\\frac{1}{2}x^2", "x^4-16",
+    "k(k+1)", "\\frac{a+b}{2}", "\\frac{n(n+1)}{2}", "x^2 - 5x + 6", "4ab", "2^n - 1", "\\frac{1}{x}", "|x - 3|",
+    "\\lfloor x \\rfloor", "f(x) = 2x", "g^{-1}(x)", "x_1 + x_2",
+    # equations and inequalities
+    "y=-2x+3", "x=\\frac{1}{2}", "x^2+y^2=25", "x = 1, y = 2", "x<3", "-2<x\\le 4", "x \\neq 0", "a \\leq b",
+    # tuples, intervals, sets, lists
+    "(1,2)", "(-3,\\frac{1}{2})", "(2,-1,4)", "\\left(\\frac{1}{2}, -\\frac{3}{4}\\right)", "[0,1]", "(0,\\infty)",
+    "(-\\infty,2]", "(-\\infty, -1) \\cup (1, \\infty)", "[2,5)\\cup(7,9]", "\\{1,2,3\\}", "\\emptyset", "4, 6, 9",
+    "\\pm 2", "1\\pm\\sqrt{3}", "\\mathbb{R}", "(-\\infty, 4]", "\\left[ \\frac{\\pi}{6}, \\frac{2\\pi}{3} \\right]",
+    "\\left[ -\\sqrt{2}, \\sqrt{2} \\right)",
+    # vectors, matrices, complex numbers, bases
+    "\\begin{pmatrix}1\\\\2\\end{pmatrix}", "\\begin{pmatrix} 2/7 \\\\ -9/7 \\end{pmatrix}",
+    "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{bmatrix}0\\\\-1\\\\3\\end{bmatrix}", "\\langle 1,2\\rangle",
+    "-2i", "3-4i", "-5 + 2i", "\\frac{1}{2}+\\frac{\\sqrt{3}}{2}i", "e^{i\\pi/3}", "213_4", "2101_3", "\\infty",
+)
+
+
+def _warm_up_worker() -> None:
+    """Parse and verify the warm-up strings, then forget their results: warming must never leave
+    a parsed gold behind for a real item to find (only the parser tables and imports stay)."""
+    for pred, gold in WARM_UP_PAIRS:
+        check_with_math_verify(pred, gold, DEFAULT_TIMEOUT)
+    for answer in WARM_UP_ANSWERS:
+        parse_answer(answer)
+    _GOLD_CACHE.clear()
+    from math_verify import parser
+
+    for name in ("parse_latex_cached", "parse_expr_cached", "extract_latex"):
+        cached = getattr(parser, name, None)
+        if hasattr(cached, "cache_clear"):
+            cached.cache_clear()
+
+
 def _worker_main(conn_in: Connection, conn_out: Connection) -> None:
     """Worker loop: receive ``(kind, pred, gold, timeout)``, reply with a plain tuple/bool."""
     _quiet_math_verify()
@@ -364,7 +558,8 @@ def _worker_main(conn_in: Connection, conn_out: Connection) -> None:
     except (ImportError, ValueError, OSError):
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
-    check_with_math_verify("x+1", "1+x", None)  # compile math-verify's regexes before the first item
+    two_stage_latex_parsing(os.environ.get("R1LITE_TWO_STAGE_PARSE", "1") != "0")
+    _warm_up_worker()  # lazy imports and parser tables, before the first item
     conn_out.send("ready")
     while True:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -276,3 +277,80 @@ def test_dead_worker_is_replaced() -> None:
         os.kill(w.proc.pid, signal.SIGKILL)
         w.proc.wait(5)
     assert verify_answer("x+9", "9+x").correct
+
+
+@functools.cache
+def _number_shortcut_golds(data_dir) -> dict[str, list[tuple[str, list[float]]]]:
+    """MATH-500 and Minerva golds of the kinds :func:`number_certainly_wrong` judges, with a few
+    numbers of interest each (a constant's value, an interval's ends, ...)."""
+    import sympy
+    from r1lite.rewards.verify import parse_answer
+
+    golds = [json.loads(line)["answer"] for line in (data_dir / "math500" / "test.jsonl").open()]
+    golds += [last_boxed_content(json.loads(line)["solution"]) for line in (data_dir / "minerva_math" / "test.jsonl").open()]
+    out: dict[str, list] = {"constant": [], "intervals": [], "polynomial": []}
+    for gold in dict.fromkeys(filter(None, golds)):
+        parsed = parse_answer(gold)
+        expr = parsed[0] if parsed else None
+        if isinstance(expr, (sympy.Interval, sympy.Union)):
+            ends = [e for iv in (expr.args if isinstance(expr, sympy.Union) else (expr,))
+                    for e in getattr(iv, "args", ())[:2] if getattr(e, "is_finite", False)]
+            out["intervals"].append((gold, [float(e) for e in ends]))
+        elif isinstance(expr, sympy.Expr) and expr.free_symbols and not isinstance(expr, sympy.Symbol):
+            out["polynomial"].append((gold, [0.0, 1.0, 2.0]))
+        elif isinstance(expr, sympy.Expr) and expr.is_number and not isinstance(expr, sympy.Number):
+            value = complex(expr.evalf(20))
+            if value.imag == 0 and abs(value.real) < 1e12:
+                out["constant"].append((gold, [value.real]))
+    return out
+
+
+def _numbers_near(values: list[float]) -> set[str]:
+    preds = {"0", "1"}
+    for v in values:
+        preds |= {str(round(v) + 1), str(round(v, 6)), str(round(v, 2)), str(-round(v, 6)),
+                  f"\\frac{{{round(v * 7)}}}{{7}}", f"{v:.6f}%"}
+    return preds
+
+
+@pytest.mark.parametrize("kind", ["constant", "intervals", "polynomial"])
+def test_number_shortcut_agrees_with_math_verify(data_dir, kind) -> None:
+    """Numbers near and far from each gold (its value rounded or truncated, off by one, negated,
+    an interval's ends, 0 and 1) get math-verify's verdict, and the shortcut does fire."""
+    golds = _number_shortcut_golds(data_dir)[kind]
+    golds = golds[:: max(1, len(golds) // 12)]  # a dozen of each kind keeps this under 10 s
+    assert len(golds) >= 8, kind
+    fired = 0
+    for gold, values in golds:
+        for pred in sorted(_numbers_near(values)):
+            got = check_with_math_verify(pred, gold, None)
+            assert got.correct == math_verify_says(pred, gold).correct, (pred, gold, got)
+            fired += got.reason == "a number cannot match this gold"
+    assert fired > 3 * len(golds)
+
+
+def test_number_shortcut_leaves_the_doubtful_to_math_verify() -> None:
+    from r1lite.rewards.verify import number_certainly_wrong, parse_answer
+
+    for pred, gold in (("9", "9\\%"), ("1", "\\sin^2 x + \\cos^2 x"), ("3", "(1,2,3)"), ("2", "x=2"), ("5", "5"),
+                       ("2", "\\sqrt{4}"), ("4.472136", "2\\sqrt{5}"), ("3", "\\{3\\}"),
+                       ("2", "x"), ("1", "\\frac{x}{x}"), ("0", "[a, b]")):
+        assert not number_certainly_wrong(parse_answer(gold), parse_answer(pred)), (pred, gold)
+    for pred, gold in (("6", "2\\sqrt{5}"), ("3", "[0, 5)"), ("3", "(1,2)"), ("7", "(-\\infty, 1) \\cup (2, 3]"), ("4", "x^2+1")):
+        assert number_certainly_wrong(parse_answer(gold), parse_answer(pred)), (pred, gold)
+
+
+def test_worker_warm_up_parses_every_shape_and_leaves_no_gold_behind(data_dir) -> None:
+    """The start-up warm-up is hand-written shapes, not eval-set answers, each of which parses,
+    and it forgets what it parsed, so no real gold is ever found pre-parsed."""
+    from r1lite.rewards import verify
+    from r1lite.rewards.verify import WARM_UP_ANSWERS, WARM_UP_PAIRS, parse_answer, parse_plain_number
+
+    golds = {canonical(json.loads(line)["answer"]) for line in (data_dir / "math500" / "test.jsonl").open()}
+    golds |= {canonical(last_boxed_content(json.loads(line)["solution"]) or "")
+              for line in (data_dir / "minerva_math" / "test.jsonl").open()}
+    strings = [s for pair in WARM_UP_PAIRS for s in pair] + list(WARM_UP_ANSWERS)
+    assert not [s for s in strings if canonical(s) in golds and parse_plain_number(s) is None]
+    assert all(any(not isinstance(p, str) for p in parse_answer(s)) for s in strings)
+    verify._warm_up_worker()
+    assert not verify._GOLD_CACHE
