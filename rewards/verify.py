@@ -559,7 +559,10 @@ def _worker_main(conn_in: Connection, conn_out: Connection) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     two_stage_latex_parsing(os.environ.get("R1LITE_TWO_STAGE_PARSE", "1") != "0")
-    _warm_up_worker()  # lazy imports and parser tables, before the first item
+    try:  # lazy imports and parser tables, before the first item; a failure only costs speed
+        _warm_up_worker()
+    except Exception:  # noqa: BLE001 - a new math-verify may reject a warm-up string
+        pass
     conn_out.send("ready")
     while True:
         try:
