@@ -540,6 +540,11 @@ def _warm_up_worker() -> None:
     for answer in WARM_UP_ANSWERS:
         parse_answer(answer)
     _GOLD_CACHE.clear()
+    clear_math_verify_caches()
+
+
+def clear_math_verify_caches() -> None:
+    """Empty math-verify's own small LRU caches of parsed LaTeX (a cold start for comparisons)."""
     from math_verify import parser
 
     for name in ("parse_latex_cached", "parse_expr_cached", "extract_latex"):

@@ -8,7 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 from r1lite.rewards.extract import last_boxed_content
-from r1lite.rewards.verify import WARM_UP_PAIRS, parse_answer, two_stage_latex_parsing
+from r1lite.rewards.verify import (
+    WARM_UP_PAIRS,
+    clear_math_verify_caches,
+    parse_answer,
+    two_stage_latex_parsing,
+)
 
 pytest.importorskip("latex2sympy2_extended")
 from antlr4.atn.PredictionMode import PredictionMode  # noqa: E402
@@ -40,13 +45,6 @@ def _comparable(parsed: list) -> list[str]:
     return [p if isinstance(p, str) else f"{type(p).__name__}:{p!r}" for p in parsed]
 
 
-def _clear_math_verify_caches() -> None:
-    from math_verify import parser
-
-    for name in ("parse_latex_cached", "extract_latex", "parse_expr_cached"):
-        getattr(parser, name).cache_clear()
-
-
 @pytest.fixture
 def stock_then_two_stage():
     """Run with two-stage parsing switched on; always restore the stock parser afterwards."""
@@ -54,16 +52,16 @@ def stock_then_two_stage():
         yield
     finally:
         two_stage_latex_parsing(False)
-        _clear_math_verify_caches()
+        clear_math_verify_caches()
 
 
 def test_two_stage_parse_equals_stock_parse(data_dir, stock_then_two_stage) -> None:
     answers = list(dict.fromkeys(a.strip() for a in _answers(data_dir) if a and a.strip()))
     assert len(answers) > 1000, len(answers)
     assert not two_stage_latex_parsing(False)
-    _clear_math_verify_caches()
+    clear_math_verify_caches()
     stock = {a: _comparable(parse_answer(a)) for a in answers}
-    _clear_math_verify_caches()
+    clear_math_verify_caches()
     assert two_stage_latex_parsing(True)
     differ = [(a, stock[a], got) for a in answers if (got := _comparable(parse_answer(a))) != stock[a]]
     assert not differ, differ[:5]
