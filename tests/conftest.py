@@ -33,6 +33,21 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def eval_golds(data_dir: Path) -> dict[str, list[str | None]]:
+    """Gold answers in file order: MATH-500's ``answer`` and Minerva-Math's last ``\\boxed{}`` of the
+    solution (None where it has none), the LaTeX answers that verification tests check against."""
+    import json
+
+    from r1lite.rewards.extract import last_boxed_content
+
+    def rows(name: str) -> list[dict]:
+        return [json.loads(line) for line in (data_dir / name / "test.jsonl").open()]
+
+    return {"math500": [r["answer"] for r in rows("math500")],
+            "minerva_math": [last_boxed_content(r["solution"]) for r in rows("minerva_math")]}
+
+
+@pytest.fixture(scope="session")
 def cache_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Model cache (R1LITE_CACHE): the user's if set, else ``.r1lite_cache`` in the checkout (git-ignored),
     so the GGUF is converted once per checkout rather than once per test session."""

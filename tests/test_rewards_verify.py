@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import itertools
-import json
 import os
 import signal
 import threading
 import time
 
 import pytest
-from r1lite.rewards.extract import last_boxed_content
 from r1lite.rewards.verify import (
     HARD_GRACE,
     Verdict,
@@ -91,11 +88,9 @@ def test_empty_latex_is_decided_unparseable_as_math_verify_does(pred: str) -> No
         assert decide(near, "7")[0] is None or decide(near, "7")[0].parse_failed is False
 
 
-def test_same_text_shortcut_agrees_on_real_golds(data_dir) -> None:
+def test_same_text_shortcut_agrees_on_real_golds(eval_golds) -> None:
     """A prediction that only re-wraps the gold is correct for math-verify too (MATH-500 and Minerva)."""
-    golds = [json.loads(line)["answer"] for line in (data_dir / "math500" / "test.jsonl").open()][::3]
-    golds += [last_boxed_content(json.loads(line)["solution"])
-              for line in (data_dir / "minerva_math" / "test.jsonl").open()][::3]
+    golds = eval_golds["math500"][::3] + eval_golds["minerva_math"][::3]
     checked = 0
     for gold in filter(None, golds):
         for pred in (f"${gold}$", f"\\boxed{{{gold}}}", gold.replace("\\frac", "\\dfrac"), f" {gold}  "):
@@ -279,17 +274,15 @@ def test_dead_worker_is_replaced() -> None:
     assert verify_answer("x+9", "9+x").correct
 
 
-@functools.cache
-def _number_shortcut_golds(data_dir) -> dict[str, list[tuple[str, list[float]]]]:
+@pytest.fixture(scope="module")
+def number_shortcut_golds(eval_golds) -> dict[str, list[tuple[str, list[float]]]]:
     """MATH-500 and Minerva golds of the kinds :func:`number_certainly_wrong` judges, with a few
     numbers of interest each (a constant's value, an interval's ends, ...)."""
     import sympy
     from r1lite.rewards.verify import parse_answer
 
-    golds = [json.loads(line)["answer"] for line in (data_dir / "math500" / "test.jsonl").open()]
-    golds += [last_boxed_content(json.loads(line)["solution"]) for line in (data_dir / "minerva_math" / "test.jsonl").open()]
     out: dict[str, list] = {"constant": [], "intervals": [], "polynomial": []}
-    for gold in dict.fromkeys(filter(None, golds)):
+    for gold in dict.fromkeys(filter(None, eval_golds["math500"] + eval_golds["minerva_math"])):
         parsed = parse_answer(gold)
         expr = parsed[0] if parsed else None
         if isinstance(expr, (sympy.Interval, sympy.Union)):
@@ -314,10 +307,10 @@ def _numbers_near(values: list[float]) -> set[str]:
 
 
 @pytest.mark.parametrize("kind", ["constant", "intervals", "polynomial"])
-def test_number_shortcut_agrees_with_math_verify(data_dir, kind) -> None:
+def test_number_shortcut_agrees_with_math_verify(number_shortcut_golds, kind) -> None:
     """Numbers near and far from each gold (its value rounded or truncated, off by one, negated,
     an interval's ends, 0 and 1) get math-verify's verdict, and the shortcut does fire."""
-    golds = _number_shortcut_golds(data_dir)[kind]
+    golds = number_shortcut_golds[kind]
     golds = golds[:: max(1, len(golds) // 12)]  # a dozen of each kind keeps this under 10 s
     assert len(golds) >= 8, kind
     fired = 0
@@ -340,15 +333,13 @@ def test_number_shortcut_leaves_the_doubtful_to_math_verify() -> None:
         assert number_certainly_wrong(parse_answer(gold), parse_answer(pred)), (pred, gold)
 
 
-def test_worker_warm_up_parses_every_shape_and_leaves_no_gold_behind(data_dir) -> None:
+def test_worker_warm_up_parses_every_shape_and_leaves_no_gold_behind(eval_golds) -> None:
     """The start-up warm-up is hand-written shapes, not eval-set answers, each of which parses,
     and it forgets what it parsed, so no real gold is ever found pre-parsed."""
     from r1lite.rewards import verify
     from r1lite.rewards.verify import WARM_UP_ANSWERS, WARM_UP_PAIRS, parse_answer, parse_plain_number
 
-    golds = {canonical(json.loads(line)["answer"]) for line in (data_dir / "math500" / "test.jsonl").open()}
-    golds |= {canonical(last_boxed_content(json.loads(line)["solution"]) or "")
-              for line in (data_dir / "minerva_math" / "test.jsonl").open()}
+    golds = {canonical(g) for g in eval_golds["math500"] + eval_golds["minerva_math"] if g}
     strings = [s for pair in WARM_UP_PAIRS for s in pair] + list(WARM_UP_ANSWERS)
     assert not [s for s in strings if canonical(s) in golds and parse_plain_number(s) is None]
     assert all(any(not isinstance(p, str) for p in parse_answer(s)) for s in strings)

@@ -7,7 +7,6 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from r1lite.rewards.extract import last_boxed_content
 from r1lite.rewards.verify import (
     WARM_UP_PAIRS,
     clear_math_verify_caches,
@@ -25,17 +24,12 @@ MALFORMED = ("}{\\frac{", "\\frac{1}{", "(1,2", "[a,b", "1,,2", "\\sqrt", "x^", 
              "1,234,56", "1, 234", "\\frac{a}{b}{c}", "x_{", "\\in [1,2]")
 
 
-def _answers(data_dir) -> Iterator[str]:
+def _answers(data_dir, eval_golds) -> Iterator[str]:
     """Every MATH-500 and Minerva gold, inline LaTeX from every other MATH-500 problem, the workers'
     warm-up pairs and malformed input (which must take the stock parser's path to its verdict)."""
-    rows = [json.loads(line) for line in (data_dir / "math500" / "test.jsonl").open()]
-    yield from (r["answer"] for r in rows)
-    for line in (data_dir / "minerva_math" / "test.jsonl").open():
-        gold = last_boxed_content(json.loads(line)["solution"])
-        if gold:
-            yield gold
-    for r in rows[::2]:
-        yield from _INLINE.findall(r["problem"])
+    yield from filter(None, eval_golds["math500"] + eval_golds["minerva_math"])
+    for line in list((data_dir / "math500" / "test.jsonl").open())[::2]:
+        yield from _INLINE.findall(json.loads(line)["problem"])
     for pred, gold in WARM_UP_PAIRS:
         yield from (pred, gold)
     yield from MALFORMED
@@ -55,8 +49,8 @@ def stock_then_two_stage():
         clear_math_verify_caches()
 
 
-def test_two_stage_parse_equals_stock_parse(data_dir, stock_then_two_stage) -> None:
-    answers = list(dict.fromkeys(a.strip() for a in _answers(data_dir) if a and a.strip()))
+def test_two_stage_parse_equals_stock_parse(data_dir, eval_golds, stock_then_two_stage) -> None:
+    answers = list(dict.fromkeys(a.strip() for a in _answers(data_dir, eval_golds) if a and a.strip()))
     assert len(answers) > 1000, len(answers)
     assert not two_stage_latex_parsing(False)
     clear_math_verify_caches()
