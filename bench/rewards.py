@@ -38,11 +38,11 @@ import logging
 import os
 import random
 import re
-import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 from r1lite.rewards import get_rule
@@ -348,17 +348,14 @@ def plot_throughput(summary: dict[str, Any], path: Path) -> None:
 
 @dataclass
 class Round:
-    """One round's timings (seconds) on its own problems."""
+    """One round's timings (seconds) on its own ``n`` completions."""
 
+    n: int
     r1lite: float
     r1lite_golds_parsed: float
     r1lite_one_worker: float
     r1lite_stock_parser: float
     baseline: float
-
-
-def _median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -397,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         base_s, base_scores, times = run_baseline(normal)
         base_times += times
         compared += list(zip(r1_scores, base_scores, normal, strict=True))
-        rounds.append(Round(r1_s, r1_cached_s, one_s, stock_s, base_s))
+        rounds.append(Round(len(normal), r1_s, r1_cached_s, one_s, stock_s, base_s))
         print(f"round {r + 1}/{args.rounds}: {len(normal)} completions, r1lite {r1_s:.2f} s "
               f"({workers} worker{'s' if workers > 1 else ''}; 1 worker {one_s:.2f} s, stock LaTeX parser {stock_s:.2f} s, golds parsed "
               f"{r1_cached_s:.2f} s), math-verify {base_s:.2f} s -> {base_s / r1_s:.1f}x")
@@ -417,27 +414,27 @@ def main(argv: list[str] | None = None) -> int:
     r1_first = [a for a, _, _ in compared[:n_round]]
     speedups = [x.baseline / x.r1lite for x in rounds]
     summary = {
-        "speedup": _median(speedups),
+        "speedup": median(speedups),
         "speedup_rounds": speedups,
-        "speedup_one_worker": _median([x.baseline / x.r1lite_one_worker for x in rounds]),
-        "speedup_golds_parsed": _median([x.baseline / x.r1lite_golds_parsed for x in rounds]),
-        "speedup_stock_latex_parser": _median([x.baseline / x.r1lite_stock_parser for x in rounds]),
+        "speedup_one_worker": median([x.baseline / x.r1lite_one_worker for x in rounds]),
+        "speedup_golds_parsed": median([x.baseline / x.r1lite_golds_parsed for x in rounds]),
+        "speedup_stock_latex_parser": median([x.baseline / x.r1lite_stock_parser for x in rounds]),
         "agreement": agree / len(compared),
         "max_item_seconds": item_times[worst],
         "speedup_vs_trl_accuracy_reward": trl_s / rounds[0].r1lite,
         "agreement_with_trl_accuracy_reward": sum(a == b for a, b in zip(r1_first, trl_scores, strict=True))
         / n_round,
-        "r1lite_completions_per_s": _median([n_round / x.r1lite for x in rounds]),
-        "r1lite_one_worker_completions_per_s": _median([n_round / x.r1lite_one_worker for x in rounds]),
-        "r1lite_stock_parser_completions_per_s": _median([n_round / x.r1lite_stock_parser for x in rounds]),
-        "r1lite_golds_parsed_completions_per_s": _median([n_round / x.r1lite_golds_parsed for x in rounds]),
-        "math_verify_completions_per_s": _median([n_round / x.baseline for x in rounds]),
+        "r1lite_completions_per_s": median([x.n / x.r1lite for x in rounds]),
+        "r1lite_one_worker_completions_per_s": median([x.n / x.r1lite_one_worker for x in rounds]),
+        "r1lite_stock_parser_completions_per_s": median([x.n / x.r1lite_stock_parser for x in rounds]),
+        "r1lite_golds_parsed_completions_per_s": median([x.n / x.r1lite_golds_parsed for x in rounds]),
+        "math_verify_completions_per_s": median([x.n / x.baseline for x in rounds]),
         "trl_accuracy_reward_completions_per_s": n_round / trl_s,
         "rounds": args.rounds,
         "n_completions_per_round": len(items),
         "n_compared": len(compared),
         "n_pathological": len(patho),
-        "worker_startup_seconds": _median(startups),
+        "worker_startup_seconds": median(startups),
         "n_warmup_completions": len(warm_items),
         "verify_workers": workers,
         "cpus": os.cpu_count(),
