@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vesp
 SCALE_REWARDS = ("group", "batch", "none")
 IS_LEVELS = ("token", "sequence")
 ALGOS = ("grpo", "ppo")
+SAMPLERS = ("auto", "vllm", "transformers")
 
 
 class ConfigError(ValueError):
@@ -102,6 +104,16 @@ class R1Config(GRPOConfig):
     stop_strings: str | None = field(
         default=None, metadata={"help": "End completions at these strings (comma list), e.g. </answer>."})
 
+    # --- sampler -------------------------------------------------------------------------------------
+    sampler: str = field(
+        default="auto", metadata={"help": "Rollout sampler: auto (vLLM when importable, else transformers "
+                                          "generate), vllm or transformers. Sets use_vllm."})
+    use_vllm: bool | None = field(
+        default=None, metadata={"help": "TRL's switch; true/false pins the sampler (vllm/transformers), unset: sampler."})
+    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: the model's)."})
+    vllm_enforce_eager: bool | None = field(
+        default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
+
     # --- CPU -----------------------------------------------------------------------------------------
     threads: int | None = field(
         default=None, metadata={"help": "torch CPU threads; default 1 on a <=2-core box (measured fastest), else 4."})
@@ -147,6 +159,7 @@ class R1Config(GRPOConfig):
         self.task_options = _parse_mapping("task_options", self.task_options)
         self.reward_params = _parse_mapping("reward_params", self.reward_params)
         self._check_choices()
+        self._resolve_sampler()
         on_gpu = cuda_available() and not self.use_cpu
         if not on_gpu:
             self.use_cpu = True
@@ -172,7 +185,7 @@ class R1Config(GRPOConfig):
 
     def _check_choices(self) -> None:
         checks = (("loss_type", LOSS_TYPES), ("scale_rewards", SCALE_REWARDS),
-                  ("importance_sampling_level", IS_LEVELS), ("algo", ALGOS))
+                  ("importance_sampling_level", IS_LEVELS), ("algo", ALGOS), ("sampler", SAMPLERS))
         for name, allowed in checks:
             value = getattr(self, name)
             if isinstance(value, bool):  # TRL accepts scale_rewards True/False
@@ -184,6 +197,21 @@ class R1Config(GRPOConfig):
         if self.dynamic_sampling_refill < 0:
             raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
 
+    def _resolve_sampler(self) -> None:
+        """``sampler`` decides ``use_vllm``; TRL's explicit ``use_vllm: true/false`` keeps its meaning."""
+        from r1lite.vllm_engine import install_hint, vllm_installed
+
+        if self.use_vllm is not None and self.sampler == "auto":
+            self.sampler = "vllm" if self.use_vllm else "transformers"
+        if self.sampler == "vllm" and not vllm_installed():
+            raise ConfigError(f"sampler vllm: vLLM is not installed; {install_hint()}, or pass --sampler transformers")
+        if self.sampler == "auto":
+            self.sampler = "vllm" if vllm_installed() else "transformers"
+            if self.sampler == "transformers":
+                print(f"r1lite: vLLM is not installed, sampling with transformers generate (5-10x slower on CPU; "
+                      f"{install_hint()})", file=sys.stderr)
+        self.use_vllm = self.sampler == "vllm"
+
     @property
     def heldout_tokens(self) -> int:
         return int(self.heldout_max_new_tokens or self.max_completion_length or 256)
@@ -193,6 +221,18 @@ def default_threads() -> int:
     """One thread on a small shared box: on 2 cores, 2 threads contend with everything else and run slower."""
     cores = os.cpu_count() or 1
     return 1 if cores <= 2 else min(4, cores)
+
+
+def apply_threads(threads: int | None = None) -> int:
+    """r1lite's one thread policy (training, evaluation, benchmarks): ``threads`` or :func:`default_threads`,
+    applied to torch now; a vLLM engine started later binds the same number of cores."""
+    import torch
+
+    n = int(threads or default_threads())
+    if n < 1:
+        raise ConfigError(f"threads must be >= 1, got {n}")
+    torch.set_num_threads(n)
+    return n
 
 
 def config_field_names() -> set[str]:

@@ -256,8 +256,9 @@ class LazyBackend:
 
     def get(self) -> Any:
         if self._backend is None:
-            self._backend = make_backend(self.args.backend, self.args.model, device=self.args.device,
-                                         batch_size=self.args.batch_size)
+            self._backend = make_backend(_backend_name(self.args), self.args.model, device=self.args.device,
+                                         batch_size=self.args.batch_size, threads=self.args.threads,
+                                         seed=self.args.seed)
         return self._backend
 
 
@@ -337,13 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--question-key", default="question", help="question field of custom .jsonl benchmarks")
     p.add_argument("--answer-key", default="answer", help="gold answer field of custom .jsonl benchmarks")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
-                   help="auto (vLLM when installed with CUDA, else transformers) | transformers | vllm")
-    p.add_argument("--device", default=None, help="transformers backend device (default: cuda if available, else cpu)")
+                   help="auto (vLLM wherever it is installed, CPU or GPU; else transformers) | transformers | vllm")
+    p.add_argument("--device", default=None, help="transformers backend device (default: cuda if available, else "
+                   "cpu); setting it picks the transformers backend under --backend auto")
     p.add_argument("--batch-size", type=int, default=16, help="rows per batch for the transformers backend")
     p.add_argument("--seed", type=int, default=0, help="sampling and bootstrap seed")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% CIs")
     p.add_argument("--grade-timeout", type=float, default=2.0, help="seconds of verification work per answer")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch and vLLM (default: r1lite's policy, 1 on a <=2-core box, else 4)")
     p.add_argument("--overwrite", action="store_true", help="discard samples.jsonl from different settings")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
@@ -385,10 +388,9 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     """The whole evaluation; raises EvalError/BackendError/ValueError with a readable message."""
     started = time.perf_counter()
     names = _validate(args)
-    if args.threads:
-        import torch
+    from r1lite.config import apply_threads
 
-        torch.set_num_threads(args.threads)
+    args.threads = apply_threads(args.threads)
     benches = [load_benchmark(b, args.split, args.limit, args.question_key, args.answer_key) for b in names]
     from r1lite.models import load_tokenizer, resolve_model
 
@@ -428,11 +430,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _backend_name(args: argparse.Namespace) -> str:
-    from r1lite.generation import vllm_unavailable_reason
+    from r1lite.generation import resolve_backend
 
-    if args.backend != "auto":
-        return args.backend
-    return "vllm" if vllm_unavailable_reason() is None and args.device in (None, "cuda") else "transformers"
+    if args.backend == "auto" and args.device is not None:
+        return "transformers"
+    return resolve_backend(args.backend)
 
 
 def _write_json(path: Path, data: Any) -> None:

