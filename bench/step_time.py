@@ -12,7 +12,12 @@ forward/backward pass.
 Summary keys: ``ratio_plain`` (r1lite without dropping / TRL; target <= 1.0) and ``ratio_dropping``
 (r1lite with dropping / TRL; target <= 0.75). Medians over the steps after the first (warm-up) of every
 round; the variants run in turns (``--rounds``), because on a shared 2-core box a busy spell during one
-variant's turn moved a single-round ratio by 20%.
+variant's turn moved a single-round ratio by 20%. Both sample with transformers ``generate``.
+
+``--recipes arithmetic,gsm8k`` adds r1lite as users run it (vLLM rollouts, fused log-probs) against plain TRL
+with ``generate`` on the same recipe config (CPU preset; GSM8K with 16 completions of up to 128 tokens), each
+variant in its own process (the vLLM engine binds threads for the whole process). Summary keys
+``ratio_vllm_arithmetic`` and ``ratio_vllm_gsm8k`` (targets <= 0.6 and <= 0.5) and the per-phase time split.
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ def run_variant(variant: str, model_path: str, tokenizer: Any, dataset: Any, arg
         trainer = GRPOTrainer(model=model_path, reward_funcs=[controlled_reward], args=cfg, train_dataset=dataset,
                               processing_class=tokenizer, callbacks=[timer.callback])
     else:
-        cfg = R1Config(**common, gradient_checkpointing=False, threads=args.threads,
+        cfg = R1Config(**common, gradient_checkpointing=False, threads=args.threads, sampler="transformers",
                        dynamic_sampling=(variant == "r1lite_drop"), table_every=0, samples_every=0)
         trainer = R1Trainer(model=model_path, reward_funcs=[controlled_reward], args=cfg, train_dataset=dataset,
                             processing_class=tokenizer, callbacks=[timer.callback])
@@ -110,6 +115,67 @@ def run_variant(variant: str, model_path: str, tokenizer: Any, dataset: Any, arg
     del trainer
     gc.collect()
     return result
+
+
+RECIPE_OVERRIDES = {
+    "arithmetic": [],
+    "gsm8k": ["--num_generations", "8", "--per_device_train_batch_size", "16", "--max_completion_length", "128"],
+}
+PHASES = ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling")
+
+
+def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir: str) -> dict[str, Any]:
+    """One recipe's CPU preset for ``steps`` steps: plain TRL (generate) or r1lite (vLLM); step times + split."""
+    from dataclasses import fields
+
+    from trl import GRPOConfig, GRPOTrainer
+
+    from r1lite.train import build_run, parse_config
+    from r1lite.trainer import R1Trainer
+
+    root = Path(__file__).resolve().parent.parent
+    argv = ["--config", str(root / "recipes" / f"{recipe}.yaml"), "--preset", "cpu", "--max-steps", str(steps),
+            "--output_dir", out_dir, "--heldout_n", "0", "--save_strategy", "no", "--threads", str(threads),
+            "--table_every", "0", "--samples_every", "0", "--disable_tqdm", "true",
+            "--sampler", "vllm" if variant == "r1lite_vllm" else "transformers", *RECIPE_OVERRIDES[recipe]]
+    cfg, _ = parse_config(argv)
+    run = build_run(cfg)
+    cfg.reward_weights = run.weights
+    timer = StepTimer()
+    if variant == "trl":
+        plain = {f.name: getattr(cfg, f.name) for f in fields(GRPOConfig) if f.init and hasattr(cfg, f.name)}
+        plain.update(use_vllm=False, generation_kwargs=None, model_init_kwargs=None)
+        trainer: Any = GRPOTrainer(model=run.model_path, reward_funcs=list(run.rules.values()),
+                                   args=GRPOConfig(**plain), train_dataset=run.train_dataset,
+                                   processing_class=run.tokenizer, callbacks=[timer.callback])
+    else:
+        trainer = R1Trainer(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,
+                            train_dataset=run.train_dataset, processing_class=run.tokenizer,
+                            callbacks=[timer.callback])
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.train()
+    logs = [h for h in trainer.state.log_history if "loss" in h]
+    measured = timer.times[1:] if len(timer.times) > 1 else timer.times
+    split = {p: statistics.median(h.get(f"time/{p}", 0.0) for h in logs[1:] or logs) for p in PHASES}
+    return {"median_s": statistics.median(measured), "step_times_s": [round(t, 3) for t in timer.times],
+            "time_split_s": split if variant != "trl" else None,
+            "mean_completion_length": statistics.mean(h.get("completions/mean_length", 0.0) for h in logs)}
+
+
+def run_child(recipe: str, variant: str, args: argparse.Namespace, out_dir: str) -> dict[str, Any]:
+    """Run :func:`recipe_variant` in a fresh interpreter and return its JSON."""
+    import subprocess
+
+    out = Path(out_dir) / "result.json"
+    cmd = [sys.executable, __file__, "--child", f"{recipe}:{variant}", "--child-out", str(out),
+           "--steps", str(args.steps), "--threads", str(args.threads)]
+    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{recipe}/{variant} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(out.read_text())
 
 
 def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -153,7 +219,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="times each variant runs, in turns (noise on a shared box)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--recipes", default="", help="also time recipe configs with vLLM: arithmetic,gsm8k")
+    parser.add_argument("--skip-controlled", action="store_true", help="only the --recipes comparisons")
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        from r1lite.config import apply_threads
+
+        apply_threads(args.threads)
+        recipe, variant = args.child.split(":")
+        result = recipe_variant(recipe, variant, args.steps, args.threads, str(Path(args.child_out).parent))
+        Path(args.child_out).write_text(json.dumps(result))
+        return 0
     if args.rounds < 1:
         parser.error("--rounds must be >= 1")
     if args.steps < 6:
@@ -172,34 +250,49 @@ def main(argv: list[str] | None = None) -> int:
     model_path = resolve_model(args.model)
     tokenizer = load_tokenizer(model_path)
     dataset = build_dataset(tokenizer, args.prompts * (args.steps + 2), args.zero_groups, args.prompts)
-    rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
-    with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.rounds):  # the variants take turns, so a busy spell on the box hits all of them
-            for variant in VARIANTS:
-                print(f"[bench] round {r + 1}/{args.rounds} {variant}: {args.steps} steps ...", file=sys.stderr,
-                      flush=True)
-                rounds[variant].append(run_variant(variant, model_path, tokenizer, dataset, args,
-                                                   f"{tmp}/{variant}-{r}"))
-    results = {v: merge_rounds(rs) for v, rs in rounds.items()}
-    base = results["trl"]["median_s"]
-    summary = {
-        "model": args.model,
-        "completions_per_step": args.prompts * args.g,
-        "zero_variance_target": args.zero_groups / args.prompts,
-        "threads": args.threads,
-        "median_s_trl": base,
-        "median_s_r1lite": results["r1lite"]["median_s"],
-        "median_s_r1lite_drop": results["r1lite_drop"]["median_s"],
-        "ratio_plain": results["r1lite"]["median_s"] / base,
-        "ratio_dropping": results["r1lite_drop"]["median_s"] / base,
-    }
-    print_table(results, summary)
+    summary: dict[str, Any] = {"model": args.model, "threads": args.threads}
+    results: dict[str, Any] = {}
+    if not args.skip_controlled:
+        rounds: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.rounds):  # the variants take turns, so a busy spell on the box hits all of them
+                for variant in VARIANTS:
+                    print(f"[bench] round {r + 1}/{args.rounds} {variant}: {args.steps} steps ...", file=sys.stderr,
+                          flush=True)
+                    rounds[variant].append(run_variant(variant, model_path, tokenizer, dataset, args,
+                                                       f"{tmp}/{variant}-{r}"))
+        results = {v: merge_rounds(rs) for v, rs in rounds.items()}
+        base = results["trl"]["median_s"]
+        summary.update({
+            "completions_per_step": args.prompts * args.g,
+            "zero_variance_target": args.zero_groups / args.prompts,
+            "median_s_trl": base,
+            "median_s_r1lite": results["r1lite"]["median_s"],
+            "median_s_r1lite_drop": results["r1lite_drop"]["median_s"],
+            "ratio_plain": results["r1lite"]["median_s"] / base,
+            "ratio_dropping": results["r1lite_drop"]["median_s"] / base,
+        })
+        print_table(results, summary)
+    for recipe in filter(None, args.recipes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            pair = {}
+            for variant in ("trl", "r1lite_vllm"):
+                print(f"[bench] recipe {recipe} {variant}: {args.steps} steps ...", file=sys.stderr, flush=True)
+                Path(tmp, variant).mkdir()
+                pair[variant] = run_child(recipe, variant, args, str(Path(tmp, variant)))
+        results[f"recipe_{recipe}"] = pair
+        ratio = pair["r1lite_vllm"]["median_s"] / pair["trl"]["median_s"]
+        summary[f"ratio_vllm_{recipe}"] = ratio
+        summary[f"target_ratio_vllm_{recipe}"] = {"arithmetic": 0.6, "gsm8k": 0.5}.get(recipe)
+        summary[f"time_split_{recipe}_s"] = pair["r1lite_vllm"]["time_split_s"]
+        print(f"{recipe}: TRL+generate {pair['trl']['median_s']:.1f} s/step, r1lite+vLLM "
+              f"{pair['r1lite_vllm']['median_s']:.1f} s/step, ratio {ratio:.3f}; r1lite split "
+              + ", ".join(f"{k} {v:.1f}s" for k, v in pair["r1lite_vllm"]["time_split_s"].items()), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"summary": summary, "results": results, "args": vars(args)}, indent=2,
                                         default=str) + "\n")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

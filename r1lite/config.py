@@ -114,6 +114,10 @@ class R1Config(GRPOConfig):
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
+    fused_logprobs: bool = field(
+        default=True, metadata={"help": "vLLM importance-sampling ratio from the update's own forward (no extra "
+                                        "no-grad pass) when num_iterations is 1."})
+
     # --- CPU -----------------------------------------------------------------------------------------
     threads: int | None = field(
         default=None, metadata={"help": "torch CPU threads; default 1 on a <=2-core box (measured fastest), else 4."})
@@ -165,10 +169,13 @@ class R1Config(GRPOConfig):
             self.use_cpu = True
         if self.bf16 is None:  # TRL turns None into True; on CPU r1lite trains in fp32
             self.bf16 = bool(on_gpu and not self.fp16)
-        if getattr(self, "activation_checkpointing", None) is None:  # transformers 5 renamed the field
-            wanted = self.gradient_checkpointing
-            self.activation_checkpointing = bool(on_gpu) if wanted is None else bool(wanted)
-            self.gradient_checkpointing = None  # mirrored from activation_checkpointing, without a warning
+        wanted = self.gradient_checkpointing
+        if "activation_checkpointing" in {f.name for f in fields(GRPOConfig)}:  # transformers >= 5.18 renamed it
+            if getattr(self, "activation_checkpointing", None) is None:
+                self.activation_checkpointing = bool(on_gpu) if wanted is None else bool(wanted)
+                self.gradient_checkpointing = None  # mirrored from activation_checkpointing, without a warning
+        elif wanted is None:
+            self.gradient_checkpointing = bool(on_gpu)
         if self.threads is None:
             self.threads = default_threads()
         if self.threads < 1:

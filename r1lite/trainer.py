@@ -50,6 +50,7 @@ class R1Trainer(GRPOTrainer):
         self._staging = False
         self._refill_cursor = 0
         self._refill_order: list[int] | None = None
+        self._loss_inputs: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------------------------------------
     # small helpers
@@ -85,7 +86,8 @@ class R1Trainer(GRPOTrainer):
 
     def sync_weights(self) -> None:
         """Push the policy's current weights into the colocated vLLM engine (once per optimizer step)."""
-        if not self.use_vllm or self.state.global_step == getattr(self, "_last_loaded_step", None):
+        if not self.use_vllm or (self.state.global_step == getattr(self, "_last_loaded_step", None)
+                                 and self.vllm_generation.holds_my_weights()):
             return
         with self._timed("weight_sync"):
             self.vllm_generation.sync_weights()
@@ -110,9 +112,60 @@ class R1Trainer(GRPOTrainer):
 
     def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
         if torch.is_grad_enabled():  # the update's forward: timed by training_step
-            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            inputs = self._loss_inputs
+            if inputs is not None and "importance_sampling_ratio" not in inputs \
+                    and inputs.get("sampling_per_token_logps") is not None:
+                inputs["importance_sampling_ratio"] = self._importance_ratio(out[0].detach(), inputs)
+            return out
         with self._timed("logprobs"):
             return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+
+    # ------------------------------------------------------------------------------------------------
+    # vLLM importance sampling from the update's own forward (no separate no-grad log-prob pass)
+    # ------------------------------------------------------------------------------------------------
+    @property
+    def fused_importance_sampling(self) -> bool:
+        """TRL corrects the sampler/trainer mismatch with a ratio against "old" log-probs from an extra no-grad
+        forward pass. When no optimizer step separates sampling from the update (one iteration, generation
+        aligned with gradient accumulation), those equal the update's own forward, detached: r1lite then takes
+        them from there and skips the pass (``fused_logprobs``)."""
+        a = self.args
+        return bool(self.use_vllm and getattr(a, "fused_logprobs", False) and self.loss_type != "vespo"
+                    and self.num_iterations == 1 and a.gradient_accumulation_steps % a.steps_per_generation == 0)
+
+    def _compute_loss(self, model, inputs):
+        self._loss_inputs = inputs if self.fused_importance_sampling and self.vllm_importance_sampling_correction \
+            else None
+        try:
+            return super()._compute_loss(model, inputs)
+        finally:
+            self._loss_inputs = None
+
+    def _importance_ratio(self, logps: torch.Tensor, inputs: dict[str, Any]) -> torch.Tensor:
+        """TRL's vLLM importance-sampling ratio (same modes, clipping and metrics), from ``logps``."""
+        mask = inputs["completion_mask"] if inputs.get("tool_mask") is None else \
+            inputs["completion_mask"] * inputs["tool_mask"]
+        sampling = inputs["sampling_per_token_logps"]
+        diff = torch.nan_to_num((logps - sampling) * mask, nan=0.0)
+        mode = self.vllm_importance_sampling_mode
+        ratio = torch.exp(diff.sum(dim=-1, keepdim=True) if mode.startswith("sequence") else diff)
+        lo, hi = self.vllm_importance_sampling_clip_min, self.vllm_importance_sampling_clip_max
+        if mode.endswith("truncate"):
+            ratio = torch.clamp(ratio, min=lo, max=hi)
+        else:
+            bad = (ratio < (-math.inf if lo is None else lo)) | (ratio > (math.inf if hi is None else hi))
+            ratio = ratio.masked_fill(bad, 0.0)
+        delta = (logps - sampling).abs()[mask.bool() & ~torch.isnan(sampling)]
+        gather = self.accelerator.gather
+        if delta.numel():
+            self.log_metric("sampling/sampling_logp_difference/mean", gather(delta.mean()).mean().item())
+            self.log_metric("sampling/sampling_logp_difference/max", gather(delta.max()).max().item())
+        flat = ratio.flatten() if mode.startswith("sequence") else ratio[mask.bool()]
+        if flat.numel():
+            for name, fn in (("min", torch.min), ("mean", torch.mean), ("max", torch.max)):
+                self.log_metric(f"sampling/importance_sampling_ratio/{name}", gather(fn(flat)).float().mean().item())
+        return ratio
 
     def training_step(self, model, inputs, num_items_in_batch):
         start = time.perf_counter()
@@ -179,8 +232,21 @@ class R1Trainer(GRPOTrainer):
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """TRL's rollout (generate, score, group advantages), then :meth:`_postprocess_rollout`."""
         self._prefetch_golds(inputs)
-        batch = super()._generate_and_score_completions(inputs)
+        with self._no_old_logprob_pass():
+            batch = super()._generate_and_score_completions(inputs)
         return self._postprocess_rollout(batch, inputs)
+
+    @contextmanager
+    def _no_old_logprob_pass(self):
+        """During the rollout, hide the IS correction from TRL (no extra pass); the loss computes the ratio."""
+        fused = self.fused_importance_sampling and self.vllm_importance_sampling_correction and self.model.training
+        if fused:
+            self.vllm_importance_sampling_correction = False
+        try:
+            yield
+        finally:
+            if fused:
+                self.vllm_importance_sampling_correction = True
 
     def _prefetch_golds(self, inputs: list[dict[str, Any]]) -> Any:
         """Start parsing the batch's gold answers in the verification workers now, so that MATH-style
@@ -214,7 +280,8 @@ class R1Trainer(GRPOTrainer):
         rounds = 0
         while rounds < self.args.dynamic_sampling_refill and self._global_min(_rows(kept)) < target:
             rounds += 1
-            extra = super()._generate_and_score_completions(self._refill_inputs(len(inputs)))
+            with self._no_old_logprob_pass():
+                extra = super()._generate_and_score_completions(self._refill_inputs(len(inputs)))
             extra_keep, _ = self._informative_rows(extra)
             kept = _concat_rows(kept, _select_rows(extra, extra_keep), self._tokenizer.pad_token_id)
         kept = self._fill_to_valid_size(kept, batch, keep, target)

@@ -16,6 +16,7 @@ One engine serves training rollouts, held-out evaluation inside training and ``r
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -70,17 +71,51 @@ def engine_kwargs(*, dtype: str = "auto", enforce_eager: bool | None = None, see
     return kwargs
 
 
+_ENGINE: tuple[str, Any] | None = None  # (settings key, engine): vLLM keeps one engine's state per process
+
+
 def build_llm(model_path: str, threads: int | None = None, **kwargs: Any) -> Any:
-    """A ``vllm.LLM`` in this process for ``model_path`` (a plain HF directory or Hub id)."""
+    """A ``vllm.LLM`` in this process for ``model_path`` (a plain HF directory or Hub id).
+
+    vLLM's parallel state is global to the process, so two in-process engines break each other (the first one's
+    teardown removes the second one's groups). One engine is kept per process: asked again with the same
+    settings it is reused, with the weights reloaded from ``model_path`` (a trainer may have pushed others into
+    it); other settings shut the old engine down first.
+    """
+    global _ENGINE
     if not vllm_installed():
         raise ImportError(f"vLLM is not installed: {install_hint()}")
+    settings = engine_kwargs(**kwargs)
+    key = json.dumps([str(model_path), threads, settings], sort_keys=True, default=str)
+    if _ENGINE is not None and _ENGINE[0] == key:
+        llm = _ENGINE[1]
+        model_runner(llm).reload_weights()
+        llm.reset_prefix_cache()
+        llm.r1lite_weights_from = None
+        return llm
+    shutdown_engine()
     prepare_env(threads)
     remember_set_num_threads()
     from vllm import LLM
 
-    llm = LLM(model=model_path, **engine_kwargs(**kwargs))
+    llm = LLM(model=model_path, **settings)
     restore_set_num_threads(threads)
+    _ENGINE = (key, llm)
     return llm
+
+
+def shutdown_engine() -> None:
+    """Tear down this process's engine (if any) and vLLM's process-wide state, so another one can start."""
+    global _ENGINE
+    if _ENGINE is None:
+        return
+    import gc
+
+    from vllm.distributed.parallel_state import cleanup_dist_env_and_memory
+
+    _ENGINE = None
+    gc.collect()
+    cleanup_dist_env_and_memory()
 
 
 def tied_aliases(model: Any) -> dict[str, str]:
@@ -159,8 +194,14 @@ def generation_class(args: Any) -> type:
 
         def sync_weights(self) -> None:
             if self.mode != "colocate" or not on_cpu():
-                return super().sync_weights()
-            push_weights(self.llm, with_tied(self._iter_named_params(), tied_aliases(self.model)))
+                super().sync_weights()
+            else:
+                push_weights(self.llm, with_tied(self._iter_named_params(), tied_aliases(self.model)))
+            if self.mode == "colocate":
+                self.llm.r1lite_weights_from = self  # whose weights the (process-wide) engine now holds
+
+        def holds_my_weights(self) -> bool:
+            return self.mode != "colocate" or getattr(self.llm, "r1lite_weights_from", None) is self
 
     return R1VLLMGeneration
 

