@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("r1lite.train", "train with GRPO (or PPO) from a recipe/config"),
     "eval": ("r1lite.evaluate", "evaluate a model on math benchmarks"),
     "models": ("r1lite.models", "prepare models (e.g. convert the smollm2-135m GGUF)"),
+    "env": ("r1lite.env", "print the sampler, torch build, device and threads a run would use"),
 }
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -435,6 +436,7 @@ def _help(default_config: str | Path | None) -> str:
 
 
 def main(argv: list[str] | None = None, default_config: str | Path | None = None) -> int:
+    started = time.perf_counter()
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
         print(_help(default_config))
@@ -478,7 +480,27 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
     if trainer.accelerator.is_main_process:
         final = save_final(trainer, out / "final")
         print(f"r1lite train: final model in {final}", file=sys.stderr)
+        write_timing(out, trainer, time.perf_counter() - started)
     return 0
+
+
+PHASES = ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling")
+
+
+def write_timing(out: Path, trainer: Any, wall: float) -> None:
+    """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included) and ``time_split``:
+    seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
+    checkpoints, the engine's start)."""
+    path = out / "summary.json"
+    summary = json.loads(path.read_text()) if path.exists() else {}
+    steps = [h for h in trainer.state.log_history if "loss" in h]
+    split = {p: round(sum(h.get(f"time/{p}", 0.0) for h in steps), 1) for p in PHASES}
+    metrics = out / "metrics.jsonl"
+    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.exists() else []
+    split["heldout_eval"] = round(sum(r.get("heldout/seconds", 0.0) for r in rows), 1)
+    split["other"] = round(wall - sum(split.values()), 1)
+    summary.update(wall_seconds=round(wall, 1), time_split=split)
+    path.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

