@@ -100,6 +100,26 @@ def run_vllm(model_path: str, dtype: str, prompts: list[str], tokenizer: Any, ar
     return {"startup_s": startup, "seconds": time.perf_counter() - start, "tokens": tokens}
 
 
+def plot(results: dict[str, Any], summary: dict[str, Any], path: Path) -> None:
+    """Bar chart of tokens/s per sampler (PNG next to the JSON)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n, r in results.items() if "tokens_per_s" in r]
+    rates = [results[n]["tokens_per_s"] for n in names]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(names, rates, color=["#888" if n.startswith("generate") else "#2a7" for n in names])
+    for i, r in enumerate(rates):
+        ax.text(i, r, f"{r:.0f}", ha="center", va="bottom")
+    ax.set(ylabel="tokens/s", title=f"sampling throughput, {summary['threads']} thread(s): vLLM / generate = "
+           f"{summary['vllm_vs_generate']}x")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def worker(args: argparse.Namespace) -> None:
     from r1lite.config import apply_threads
     from r1lite.models import resolve_model
@@ -177,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(json.dumps({"summary": summary, "samplers": results, "settings": {
             "model": args.model, "prompts": args.prompts, "samples": args.samples, "max_tokens": args.max_tokens,
             "batch_size": args.batch_size}}, indent=2) + "\n")
+        plot(results, summary, Path(args.json).with_suffix(".png"))
     return 0
 
 
