@@ -18,7 +18,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 #: KV cache for the CPU engine, in GiB, unless the user sets ``VLLM_CPU_KVCACHE_SPACE``: plenty for a 135M-1.5B
@@ -58,6 +60,9 @@ def prepare_env(threads: int | None = None) -> None:
     ensure_master_addr_port()
 
 
+DIST_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
 def engine_kwargs(*, dtype: str = "auto", enforce_eager: bool | None = None, seed: int = 0,
                   memory_fraction: float = 0.3, max_model_len: int | None = None, **extra: Any) -> dict[str, Any]:
     """Arguments for ``vllm.LLM`` shared by training and evaluation; eager by default on CPU (see module doc)."""
@@ -94,14 +99,41 @@ def build_llm(model_path: str, threads: int | None = None, **kwargs: Any) -> Any
         llm.r1lite_weights_from = None
         return llm
     shutdown_engine()
+    saved = {k: os.environ.get(k) for k in DIST_ENV}
     prepare_env(threads)
     remember_set_num_threads()
     from vllm import LLM
 
-    llm = LLM(model=model_path, **settings)
+    try:
+        with _real_stdout():
+            llm = LLM(model=model_path, **settings)
+    finally:  # subprocesses (benchmarks, evaluations) must not inherit this engine's rendezvous port
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     restore_set_num_threads(threads)
     _ENGINE = (key, llm)
     return llm
+
+
+@contextmanager
+def _real_stdout():
+    """vLLM silences C-level output through ``sys.stdout.fileno()``; a captured stdout (pytest, notebooks) has
+    none, so the engine starts with the process's real stdout in place."""
+    try:
+        sys.stdout.fileno()
+        has_fd = True
+    except (AttributeError, OSError, ValueError):
+        has_fd = False
+    saved = sys.stdout
+    if not has_fd:
+        sys.stdout = sys.__stdout__
+    try:
+        yield
+    finally:
+        sys.stdout = saved
 
 
 def shutdown_engine() -> None:
@@ -171,8 +203,6 @@ def generation_class(args: Any) -> type:
             acc = self.accelerator
             if self.tensor_parallel_size != 1 and on_cpu():
                 raise ValueError("vllm_tensor_parallel_size > 1 needs GPUs; use 1 on CPU")
-            os.environ["RANK"], os.environ["LOCAL_RANK"] = str(acc.process_index), str(acc.local_process_index)
-            os.environ["WORLD_SIZE"] = str(acc.num_processes)
             if self.tensor_parallel_size > 1:  # as TRL: TP groups of consecutive ranks
                 import torch
 
