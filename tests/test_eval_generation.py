@@ -163,6 +163,8 @@ def test_vllm_backend_same_schema_and_seeded(vllm_backend) -> None:
     other = vllm_backend.generate(PROMPTS[:2], seed=1, **kw)
     assert [[c.text for c in r] for r in out] == [[c.text for c in r] for r in again]
     assert [[c.text for c in r] for r in out] != [[c.text for c in r] for r in other]
+    backward = vllm_backend.generate(PROMPTS[:2][::-1], seed=0, **kw)[::-1]  # per-prompt seeds: order-free
+    assert [[c.text for c in r] for r in out] == [[c.text for c in r] for r in backward]
 
 
 def test_vllm_and_transformers_agree_on_greedy_text_and_stops(vllm_backend, tiny) -> None:
