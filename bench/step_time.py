@@ -121,7 +121,6 @@ RECIPE_OVERRIDES = {
     "arithmetic": [],
     "gsm8k": ["--num_generations", "8", "--per_device_train_batch_size", "16", "--max_completion_length", "128"],
 }
-PHASES = ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling")
 
 
 def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir: str) -> dict[str, Any]:
@@ -131,7 +130,7 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
     from trl import GRPOConfig, GRPOTrainer
 
     from r1lite.train import build_run, parse_config
-    from r1lite.trainer import R1Trainer
+    from r1lite.trainer import PHASES, R1Trainer
 
     root = Path(__file__).resolve().parent.parent
     argv = ["--config", str(root / "recipes" / f"{recipe}.yaml"), "--preset", "cpu", "--max-steps", str(steps),

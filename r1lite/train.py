@@ -484,13 +484,12 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
     return 0
 
 
-PHASES = ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling")
-
-
 def write_timing(out: Path, trainer: Any, wall: float) -> None:
     """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included) and ``time_split``:
     seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
     checkpoints, the engine's start)."""
+    from r1lite.trainer import PHASES
+
     path = out / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {}
     steps = [h for h in trainer.state.log_history if "loss" in h]

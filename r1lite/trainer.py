@@ -35,6 +35,8 @@ from trl import GRPOTrainer
 
 STAGING_DIR = ".staging"
 STATE_FILE = "r1lite_state.json"
+#: phases timed every step, logged as ``time/<phase>``
+PHASES = ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling")
 
 
 class R1Trainer(GRPOTrainer):
@@ -174,7 +176,7 @@ class R1Trainer(GRPOTrainer):
         rollout = sum(self._phase.values()) - before
         self._phase["update"] = self._phase.get("update", 0.0) + time.perf_counter() - start - rollout
         if self._step % self.current_gradient_accumulation_steps == 0:
-            for phase in ("generation", "weight_sync", "scoring", "logprobs", "update", "dynamic_sampling"):
+            for phase in PHASES:
                 self.log_metric(f"time/{phase}", self._phase.get(phase, 0.0), "train")
             self._phase.clear()
         return output
