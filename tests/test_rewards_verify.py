@@ -20,10 +20,11 @@ from r1lite.rewards.verify import (
     numeric_fast_path,
     prefetch_golds,
     refuse_reason,
-    sympy_equal,
     verify_answer,
     verify_batch,
 )
+
+from r1lite.sympy_check import sympy_equal, sympy_equal_batch
 
 
 def math_verify_says(pred: str, gold: str) -> Verdict:
@@ -229,8 +230,6 @@ def test_sympy_equal_second_opinion() -> None:
     assert sympy_equal("\\frac{", "1") is None
     assert sympy_equal("9^{9^{9^9}}", "1") is None
     assert sympy_equal(None, "1") is None
-    from r1lite.rewards.verify import sympy_equal_batch
-
     pairs = [("x^2", "x \\cdot x"), ("3", "3.0"), ("1", None), ("x^2", "x \\cdot x"), ("\\frac{", "1"), ("2", "3")]
     assert sympy_equal_batch(pairs) == [True, True, None, True, None, False]
 
@@ -336,12 +335,13 @@ def test_number_shortcut_leaves_the_doubtful_to_math_verify() -> None:
 def test_worker_warm_up_parses_every_shape_and_leaves_no_gold_behind(eval_golds) -> None:
     """The start-up warm-up is hand-written shapes, not eval-set answers, each of which parses,
     and it forgets what it parsed, so no real gold is ever found pre-parsed."""
-    from r1lite.rewards import verify
+    from r1lite.rewards import mvcheck
     from r1lite.rewards.verify import WARM_UP_ANSWERS, WARM_UP_PAIRS, parse_answer, parse_plain_number
+    from r1lite.rewards.warmup import warm_up_worker
 
     golds = {canonical(g) for g in eval_golds["math500"] + eval_golds["minerva_math"] if g}
     strings = [s for pair in WARM_UP_PAIRS for s in pair] + list(WARM_UP_ANSWERS)
     assert not [s for s in strings if canonical(s) in golds and parse_plain_number(s) is None]
     assert all(any(not isinstance(p, str) for p in parse_answer(s)) for s in strings)
-    verify._warm_up_worker()
-    assert not verify._GOLD_CACHE
+    warm_up_worker()
+    assert not mvcheck._GOLD_CACHE
