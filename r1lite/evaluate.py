@@ -195,7 +195,9 @@ class SampleStore:
             self._load()
 
     def _load(self) -> None:
-        lines = self.path.read_text(encoding="utf-8").splitlines()
+        from r1lite.jsonl import read_text
+
+        lines = read_text(self.path, EvalError).splitlines()
         for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue

@@ -13,6 +13,7 @@ so an offline machine or a typo gets a fix rather than a traceback from deep ins
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import sys
@@ -51,8 +52,9 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
 
         return pq.read_table(p).to_pylist()
     if suffix == ".csv":
-        with p.open(newline="", encoding="utf-8") as fh:
-            return [dict(row) for row in csv.DictReader(fh)]
+        from r1lite.jsonl import read_text
+
+        return [dict(row) for row in csv.DictReader(io.StringIO(read_text(p, TaskError), newline=""))]
     raise DataSourceError(f"data file {p}: unsupported format {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
 
 
@@ -63,8 +65,10 @@ def _read_jsonl(p: Path) -> list[dict[str, Any]]:
 
 
 def _read_json(p: Path) -> list[dict[str, Any]]:
+    from r1lite.jsonl import read_text
+
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
+        data = json.loads(read_text(p, TaskError))
     except json.JSONDecodeError as exc:
         raise TaskError(f"{p}: not valid JSON ({exc})") from exc
     if isinstance(data, dict):
