@@ -1,6 +1,14 @@
-"""The exact numeric fast path: plain numbers decided in microseconds, as math-verify would decide them.
+"""The exact numeric path: plain numbers decided in microseconds, without a parser.
 
-Standard library only (``fractions``, ``decimal``): no parser is loaded to compare ``18`` with ``18.00``.
+Runs on normalised text (:func:`r1lite.rewards.normalize.normalize`), so ``1 000``, ``1.5e3``, ``2 1/2`` and
+``0.\\overline{3}`` arrive as plain numbers and fractions. Integers and fractions compare exactly. With a
+decimal involved math-verify's convention holds (both sides rounded to 6 decimals, so ``0.333333`` is
+``1/3``), except that values differing in their 4th significant digit never match however small they are
+(``1.77e-6`` is not ``1.78e-6``; math-verify's absolute rounding calls both 0). A percent matches its
+number with or without the sign (``17.5`` and ``0.175`` both match ``17.5\\%``). Values closer than the
+rounding step are left to the worker, where math-verify's own rounding decides.
+
+Standard library only (``fractions``, ``decimal``): the verify workers import this module too.
 """
 
 from __future__ import annotations
@@ -18,8 +26,12 @@ _FRACTION = re.compile(
     r"^(?P<neg>-)?\s*(?:\\[dt]?frac\{\s*(?P<a>-?\d{1,30})\s*\}\{\s*(?P<b>-?\d{1,30})\s*\}"
     r"|\\[dt]?frac(?P<c>\d)(?P<d>\d)|(?P<e>\d{1,30})\s*/\s*(?P<f>\d{1,30}))$"
 )
+_TIMES_TEN = re.compile(
+    r"^(?P<neg>-)?\s*(?P<m>\d+(?:\.\d+)?)\s*\\(?:times|cdot)\s*10\s*\^\s*(?:\{\s*(?P<e>[+-]?\d{1,4})\s*\}|(?P<e1>\d))$")
+_PERCENT = re.compile(r"^(?P<body>.*?)\s*\\?%$", re.DOTALL)
 _FLOAT_DIGITS = 15  # math-verify/sympy Floats carry 15 significant digits
 _ROUND_EPS = Fraction(1, 10**6)  # math-verify compares floats rounded to 6 decimals
+REL_TOL = Fraction(1, 10**4)  # decimals differing by more than this share never match (see module docstring)
 
 
 def parse_plain_number(text: str) -> tuple[Fraction, bool] | None:
@@ -53,26 +65,56 @@ def parse_plain_number(text: str) -> tuple[Fraction, bool] | None:
     return None
 
 
-def numeric_fast_path(pred: str, gold: str) -> bool | None:
-    """Exact verdict for two plain numbers, or None to defer to math-verify.
+def exact_value(text: str) -> tuple[Fraction, bool, bool] | None:
+    """``(value, is_decimal, is_percent)`` of a normalised plain number, fraction, ``a\\times10^{b}``
+    or any of them followed by ``\\%``; None for anything else."""
+    s = unwrap(text)
+    percent = False
+    m = _PERCENT.match(s)
+    if m and m.group("body").strip():
+        s, percent = m.group("body").strip(), True
+    got = parse_plain_number(s)
+    if got is not None:
+        return got[0], got[1], percent
+    m = _TIMES_TEN.match(s)
+    if m:
+        exp = int(m.group("e") or m.group("e1"))
+        value = Fraction(Decimal(m.group("m"))) * Fraction(10) ** exp
+        return (-value if m.group("neg") else value), "." in m.group("m"), percent
+    return None
 
-    Integers compare exactly. With a decimal involved math-verify rounds both sides to 6
-    decimals, so equal values are True, values more than 1e-6 apart are False, and the sliver in
-    between (where rounding decides) is deferred. That is why it always agrees with math-verify.
+
+def close(a: Fraction, b: Fraction, decimal: bool) -> bool | None:
+    """Equal as math-verify's convention has it (see the module docstring); None in the rounding sliver."""
+    if a == b:
+        return True
+    if not decimal or abs(a - b) > _ROUND_EPS or abs(a - b) > REL_TOL * max(abs(a), abs(b)):
+        return False
+    return None
+
+
+def numeric_fast_path(pred: str, gold: str) -> bool | None:
+    """Verdict for two plain numbers (normalised text), or None to defer to the worker.
+
+    A percent on one side matches the other side's number as written or divided by 100.
     """
-    p, g = parse_plain_number(pred), parse_plain_number(gold)
+    p, g = exact_value(pred), exact_value(gold)
     if p is None or g is None:
         return None
-    (pv, pdec), (gv, gdec) = p, g
-    if pv == gv:
+    (pv, pdec, ppct), (gv, gdec, gpct) = p, g
+    decimal = pdec or gdec
+    if ppct == gpct:
+        return close(pv, gv, decimal)
+    pcs = [pv, pv / 100] if ppct else [pv]
+    gcs = [gv, gv / 100] if gpct else [gv]
+    verdicts = [close(a, b, decimal) for a in pcs for b in gcs]
+    if True in verdicts:
         return True
-    if not (pdec or gdec):
-        return False
-    return False if abs(pv - gv) > _ROUND_EPS else None
+    return False if all(v is False for v in verdicts) else None
 
 
-_PROSE_NUMBER = re.compile(
-    r"^(?:[A-Za-z]+[ ,:]+)*(?P<num>-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?)(?: +[A-Za-z]+)* *\.?$"
+_PROSE_NUMBER = re.compile(  # trailing words of 2+ letters: "18 dollars", not "2 i" or "5 x"
+    r"^(?:[A-Za-z]+[ ,:]+)*(?P<num>-?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?)(?: +[A-Za-z]{2,})* *\.?$"
 )
 _PERCENT_WORD = re.compile(r"(?i)\b(?:percent|percentage|pct)\b")
 _MATHY = re.compile(r"[\d$\\\[]")

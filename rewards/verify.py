@@ -36,11 +36,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .guards import DEFAULT_TIMEOUT, HARD_GRACE, MAX_ANSWER_CHARS, MAX_NESTING, Verdict, refuse_reason
-from .mvcheck import check_with_math_verify, number_certainly_wrong, parse_answer
-from .normalize import canonical, mathverify_inputs
+from .mvcheck import check_answer, gold_verdict, mathverify_verdict, number_certainly_wrong, parse_answer
+from .normalize import canonical, juxtaposed_numbers, mathverify_inputs, normalize
 from .numeric import (
     certainly_unparseable,
     empty_latex,
+    exact_value,
     numeric_fast_path,
     parse_plain_number,
     prose_number,
@@ -50,9 +51,9 @@ from .warmup import WARM_UP_ANSWERS, WARM_UP_PAIRS, clear_math_verify_caches, tw
 
 __all__ = [
     "DEFAULT_TIMEOUT", "HARD_GRACE", "MAX_ANSWER_CHARS", "MAX_NESTING", "WARM_UP_ANSWERS", "WARM_UP_PAIRS",
-    "Verdict", "VerifyPool", "canonical", "certainly_unparseable", "check_with_math_verify",
-    "clear_caches", "clear_math_verify_caches", "decide", "default_workers", "empty_latex", "get_pool",
-    "mathverify_inputs", "number_certainly_wrong", "numeric_fast_path", "parse_answer", "parse_plain_number",
+    "Verdict", "VerifyPool", "canonical", "certainly_unparseable", "check_answer",
+    "clear_caches", "clear_math_verify_caches", "decide", "default_workers", "empty_latex", "exact_value",
+    "get_pool", "gold_verdict", "mathverify_inputs", "mathverify_verdict", "normalize", "number_certainly_wrong", "numeric_fast_path", "parse_answer", "parse_plain_number",
     "prefetch_golds", "prose_number", "refuse_reason", "reset_pool", "two_stage_latex_parsing",
     "verify_answer", "verify_batch", "warm_up",
 ]
@@ -87,10 +88,13 @@ def clear_caches(golds: bool = True) -> None:
 
 
 def decide(pred: str | None, gold: str | None) -> tuple[Verdict | None, bool]:
-    """``(verdict, needs_gold)`` reached without math-verify, or ``(None, False)``.
+    """``(verdict, needs_gold)`` reached without a worker, or ``(None, False)``.
 
-    ``needs_gold``: the verdict stands only if the gold parses (a missing answer against an
-    unparseable gold is skipped, not scored 0), which the caller learns once per gold.
+    Numbers (after :func:`~r1lite.rewards.normalize.normalize`) are compared exactly here, a prediction with
+    the gold's canonical text is correct even when the gold does not parse, and a sentence or cut-off LaTeX
+    with nothing to read is a parse failure. ``needs_gold``: the verdict stands only if the gold can be
+    graded (a missing answer against an ungradable gold is skipped, not scored 0), which the caller learns
+    once per gold.
     """
     if gold is None or not str(gold).strip():
         return Verdict(False, gold_unparseable=True, reason="gold missing"), False
@@ -105,15 +109,18 @@ def decide(pred: str | None, gold: str | None) -> tuple[Verdict | None, bool]:
     if why:
         timed = why.startswith("power")
         return Verdict(False, parse_failed=not timed, timed_out=timed, reason=f"refused: {why}"), True
-    fast = numeric_fast_path(pred, gold)
-    if fast is None and parse_plain_number(gold) is not None:
+    pn, gn = normalize(pred), normalize(gold)
+    fast = numeric_fast_path(pn, gn)
+    if fast is None and exact_value(gn) is not None:
         number = prose_number(pred)
-        fast = numeric_fast_path(number, gold) if number is not None else None
+        fast = numeric_fast_path(number, gn) if number is not None else None
     if fast is not None:
         return Verdict(fast, fast_path=True), False
     if canonical(pred) == canonical(gold):
-        return Verdict(True, fast_path=True, reason="same text as gold"), True
-    if certainly_unparseable(pred) or (empty_latex(pred) and parse_plain_number(gold) is not None):
+        return Verdict(True, fast_path=True, reason="same text as gold"), False
+    if juxtaposed_numbers(pn):
+        return Verdict(False, parse_failed=True, reason="two numbers side by side"), True
+    if certainly_unparseable(pred) or (empty_latex(pred) and exact_value(gn) is not None):
         return Verdict(False, parse_failed=True, reason="prediction unparseable"), True
     return None, False
 
@@ -176,7 +183,7 @@ _GOLD_OK: OrderedDict[str, bool] = OrderedDict()
 
 
 def _gold_status(gold: str) -> bool | None:
-    if parse_plain_number(gold) is not None:  # plain numbers always parse
+    if exact_value(normalize(gold)) is not None:  # numbers are always gradable
         return True
     with _VERDICTS_LOCK:
         return _GOLD_OK.get(gold)
@@ -184,6 +191,8 @@ def _gold_status(gold: str) -> bool | None:
 
 def _note_gold(gold: str, verdict: Verdict) -> None:
     if verdict.reason.startswith(KILLED):  # the worker died before telling us about the gold
+        return
+    if verdict.correct and verdict.reason == "same text as gold":  # decided without grading the gold
         return
     with _VERDICTS_LOCK:
         _GOLD_OK[gold] = not verdict.gold_unparseable

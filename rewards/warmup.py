@@ -10,7 +10,7 @@ import copy
 from typing import Any
 
 from .guards import DEFAULT_TIMEOUT
-from .mvcheck import check_with_math_verify, forget_golds, parse_answer
+from .mvcheck import check_answer, forget_golds, parse_answer
 
 _STOCK_LATEX_PARSE: Any = None
 
@@ -124,7 +124,7 @@ def warm_up_worker() -> None:
     """Parse and verify the warm-up strings, then forget their results: warming must never leave
     a parsed gold behind for a real item to find (only the parser tables and imports stay)."""
     for pred, gold in WARM_UP_PAIRS:
-        check_with_math_verify(pred, gold, DEFAULT_TIMEOUT)
+        check_answer(pred, gold, DEFAULT_TIMEOUT)
     for answer in WARM_UP_ANSWERS:
         parse_answer(answer)
     forget_golds()

@@ -7,7 +7,7 @@ and never runs ``r1lite/__init__`` (torch, transformers). A job is ``(kind, pred
 
 * ``"mv"``: the math-verify checker's verdict, as a plain tuple (a ``Verdict`` would not unpickle in the
   caller, where the class lives in another module);
-* ``"gold"``: is the gold parseable (the checker's verdict for gold against itself);
+* ``"gold"``: can the gold be graded (:func:`mvcheck.gold_verdict`);
 * ``"call:PATH:FUNC"``: ``FUNC(pred, gold)`` from the standard-library-only module at ``PATH`` (e.g. the
   evaluator's independent sympy checker), under the same deadline; None on a timeout or error.
 """
@@ -83,9 +83,9 @@ def main(conn_in: Connection, conn_out: Connection) -> None:
             return
         kind, pred, gold, timeout = msg
         if kind == "mv":
-            out: Any = astuple(mvcheck.check_with_math_verify(pred, gold, timeout))
-        elif kind == "gold":  # is the gold parseable? (pred == gold takes the shortcut after parsing)
-            out = astuple(mvcheck.check_with_math_verify(gold, gold, timeout))
+            out: Any = astuple(mvcheck.check_answer(pred, gold, timeout))
+        elif kind == "gold":
+            out = astuple(mvcheck.gold_verdict(gold, timeout))
         else:
             out = _call(mvcheck, kind, pred, gold, timeout)
         conn_out.send(out)
