@@ -26,7 +26,13 @@ on problems no other round or the warm-up uses; a round runs r1lite (default wor
 and the stock LaTeX parser as an ablation) and then the baseline, and the headline is the median
 of the rounds' ratios (the machine is shared and noisy; the rounds also differ in problem mix).
 A last pass scores every item of round 1, pathological ones included, one completion per call,
-to measure the worst per-item wall time. No torch is involved (nothing to set threads for); the
+to measure the worst per-item wall time.
+
+The mixed figure depends on the mix: every item that r1lite decides in the caller (a plain number, the
+gold's own text, nothing to parse) is nearly free, so the more of those, the larger the speed-up. So each
+round also records which path every item took (``path_share``) and times both sides again on the items
+that reach math-verify alone (``speedup_mathverify_items``): the figure to expect on data whose answers
+are mostly LaTeX (real model outputs on MATH, say), where few items can skip math-verify. No torch is involved (nothing to set threads for); the
 verify workers default to one per two CPUs (``R1LITE_VERIFY_WORKERS`` overrides).
 """
 
@@ -40,6 +46,7 @@ import random
 import re
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from statistics import median
@@ -53,6 +60,7 @@ from r1lite.rewards.verify import (
     WARM_UP_PAIRS,
     VerifyPool,
     clear_caches,
+    decide,
     get_pool,
     mathverify_inputs,
     reset_pool,
@@ -304,6 +312,23 @@ def run_trl(items: list[Item], batch: int, warm_items: list[Item]) -> tuple[floa
     return time.perf_counter() - t0, scores
 
 
+PATHS = ("numeric", "same_text", "unparseable", "no_answer", "math_verify")
+
+
+def path_of(item: Item) -> str:
+    """Which path r1lite takes for an item: decided in the caller (a number, the gold's text, nothing to
+    parse, no answer) or sent to a worker's math-verify."""
+    pred = extract_answer(item.text, "strict")
+    if pred is None:
+        return "no_answer"
+    verdict, _ = decide(pred, item.gold)
+    if verdict is None:
+        return "math_verify"
+    if verdict.reason == "same text as gold":
+        return "same_text"
+    return "unparseable" if verdict.parse_failed or verdict.timed_out else "numeric"
+
+
 def run_per_item(items: list[Item]) -> tuple[list[float], list[float | None]]:
     """Every item alone (pathological included), cold caches: the per-item wall time."""
     reset_pool()
@@ -333,13 +358,20 @@ def plot_throughput(summary: dict[str, Any], path: Path) -> None:
               ("math-verify\nin-process", summary["math_verify_completions_per_s"], "#888"),
               ("TRL\naccuracy_reward", summary["trl_accuracy_reward_completions_per_s"], "#bbb")]
     labels, values, colors = zip(*bars_, strict=True)
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [3, 1]})
     bars = ax.bar(labels, values, color=colors)
     ax.bar_label(bars, fmt="%.0f")
     ax.set_ylabel("completions / s")
-    ax.set_title(f"accuracy reward, {summary['n_compared']} GSM8K/MATH-500 completions, median of "
-                 f"{summary['rounds']} rounds\nagreement with math-verify {summary['agreement']:.1%}, "
-                 f"{summary['cpus']} CPUs", fontsize=10)
+    ax.tick_params(axis="x", labelsize=8)
+    ax.set_title(f"all {summary['n_compared']} GSM8K/MATH-500 completions (median of {summary['rounds']} rounds)\n"
+                 f"agreement with math-verify {summary['agreement']:.1%}, {summary['cpus']} CPUs", fontsize=9)
+    share = summary["path_share"]["math_verify"]
+    mv_bars = ax2.bar(["r1lite", "math-verify\nin-process"], [summary["r1lite_mathverify_items_per_s"],
+                      summary["math_verify_mathverify_items_per_s"]], color=["#2a7", "#888"])
+    ax2.bar_label(mv_bars, fmt="%.0f")
+    ax2.tick_params(axis="x", labelsize=8)
+    ax2.set_title(f"only the {share:.0%} reaching math-verify\n{summary['speedup_mathverify_items']:.1f}x "
+                  "(what LaTeX-heavy data gets)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -356,6 +388,9 @@ class Round:
     r1lite_one_worker: float
     r1lite_stock_parser: float
     baseline: float
+    n_mathverify: int  # items of the round that reach math-verify in r1lite
+    r1lite_mathverify_items: float  # both sides again, on those items alone
+    baseline_mathverify_items: float
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     compared: list[tuple[float | None, float | None, Item]] = []
     base_times: list[float] = []
     startups: list[float] = []
+    path_counts: Counter[str] = Counter()
     for r, items in enumerate(rounds_items):
         normal = [it for it in items if it.kind != "pathological"]
         r1_s, r1_scores, startup, r1_cached_s = run_r1lite(normal, args.batch, warm_items, workers)
@@ -394,10 +430,17 @@ def main(argv: list[str] | None = None) -> int:
         base_s, base_scores, times = run_baseline(normal)
         base_times += times
         compared += list(zip(r1_scores, base_scores, normal, strict=True))
-        rounds.append(Round(len(normal), r1_s, r1_cached_s, one_s, stock_s, base_s))
+        paths = [path_of(it) for it in normal]
+        path_counts.update(paths)
+        mv_items = [it for it, p in zip(normal, paths, strict=True) if p == "math_verify"]
+        r1_mv_s = run_r1lite(mv_items, args.batch, warm_items, workers)[0]
+        base_mv_s = run_baseline(mv_items)[0]
+        rounds.append(Round(len(normal), r1_s, r1_cached_s, one_s, stock_s, base_s, len(mv_items), r1_mv_s,
+                            base_mv_s))
         print(f"round {r + 1}/{args.rounds}: {len(normal)} completions, r1lite {r1_s:.2f} s "
               f"({workers} worker{'s' if workers > 1 else ''}; 1 worker {one_s:.2f} s, stock LaTeX parser {stock_s:.2f} s, golds parsed "
-              f"{r1_cached_s:.2f} s), math-verify {base_s:.2f} s -> {base_s / r1_s:.1f}x")
+              f"{r1_cached_s:.2f} s), math-verify {base_s:.2f} s -> {base_s / r1_s:.1f}x; the {len(mv_items)} items "
+              f"reaching math-verify: {r1_mv_s:.2f} s vs {base_mv_s:.2f} s -> {base_mv_s / r1_mv_s:.1f}x")
     first = [it for it in rounds_items[0] if it.kind != "pathological"]
     trl_s, trl_scores = run_trl(first, args.batch, warm_items)
     os.environ["R1LITE_VERIFY_WORKERS"] = str(workers)
@@ -419,6 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_one_worker": median([x.baseline / x.r1lite_one_worker for x in rounds]),
         "speedup_golds_parsed": median([x.baseline / x.r1lite_golds_parsed for x in rounds]),
         "speedup_stock_latex_parser": median([x.baseline / x.r1lite_stock_parser for x in rounds]),
+        "speedup_mathverify_items": median([x.baseline_mathverify_items / x.r1lite_mathverify_items
+                                            for x in rounds]),
+        "speedup_mathverify_items_rounds": [x.baseline_mathverify_items / x.r1lite_mathverify_items for x in rounds],
+        "n_mathverify_items": sum(x.n_mathverify for x in rounds),
+        "r1lite_mathverify_items_per_s": median([x.n_mathverify / x.r1lite_mathverify_items for x in rounds]),
+        "math_verify_mathverify_items_per_s": median([x.n_mathverify / x.baseline_mathverify_items
+                                                      for x in rounds]),
+        "path_share": {p: path_counts[p] / len(compared) for p in PATHS},
         "agreement": agree / len(compared),
         "max_item_seconds": item_times[worst],
         "speedup_vs_trl_accuracy_reward": trl_s / rounds[0].r1lite,
@@ -469,6 +520,11 @@ def print_table(summary: dict[str, Any], worst: Item) -> None:
     table.add_row("r1lite accuracy (completions/s)", f"{summary['r1lite_completions_per_s']:.0f}")
     table.add_row("math-verify in-process (completions/s)", f"{summary['math_verify_completions_per_s']:.0f}")
     table.add_row("speedup", f"{summary['speedup']:.1f}x (rounds: {spread})")
+    shares = ", ".join(f"{k} {v:.0%}" for k, v in summary["path_share"].items())
+    table.add_row("path taken by the items", shares)
+    mv_spread = ", ".join(f"{x:.1f}" for x in summary["speedup_mathverify_items_rounds"])
+    table.add_row(f"speedup on the {summary['n_mathverify_items']} items reaching math-verify",
+                  f"{summary['speedup_mathverify_items']:.1f}x (rounds: {mv_spread})")
     table.add_row("speedup, 1 verify worker", f"{summary['speedup_one_worker']:.1f}x")
     table.add_row("speedup, stock LaTeX parser (no two-stage SLL/LL)", f"{summary['speedup_stock_latex_parser']:.1f}x")
     table.add_row("speedup, golds already parsed (2nd epoch / prefetch_golds)",
@@ -483,7 +539,9 @@ def print_table(summary: dict[str, Any], worst: Item) -> None:
                   f"({worst.kind}, {worst.source})")
     table.add_row("worst per-item, math-verify (non-pathological)", f"{summary['math_verify_max_item_seconds']:.2f} s")
     table.add_row("verify worker start-up (once per process)", f"{summary['worker_startup_seconds']:.2f} s")
-    Console().print(table)
+    console = Console()
+    console.width = max(console.width, 110)
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -146,8 +146,8 @@ def number_certainly_wrong(gold_parsed: list, pred_parsed: list) -> bool:
         return False
     if gold.has(sympy.UnevaluatedExpr):
         return False
-    if gold.free_symbols:
-        return _non_constant_polynomial(gold)
+    if gold.free_symbols:  # a polynomial in i alone may be a complex number (i^2 = -1): no shortcut
+        return {s.name for s in gold.free_symbols} != {"i"} and _non_constant_polynomial(gold)
     value = gold.evalf(30)
     if not isinstance(value, sympy.Float) or not value.is_finite or abs(value) > 10**12:
         return False

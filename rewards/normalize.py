@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from functools import lru_cache
 
 _DELIMITERS = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox")  # an escaped \$ is a currency sign
 _LATEX_CMD = re.compile(r"\\[A-Za-z]+")
@@ -52,6 +53,8 @@ def mathverify_inputs(answer: str) -> list[str]:
 def unwrap(text: str) -> str:
     """Strip ``\\boxed{}``, ``\\(..\\)``, ``\\[..\\]``, ``$..$`` around a whole answer."""
     s = text.strip()
+    if not s or s[0] not in "\\$":
+        return s
     for _ in range(3):
         for pattern in _WRAPPERS:
             m = pattern.match(s)
@@ -69,6 +72,7 @@ _ONE_CHAR_GROUP = re.compile(r"([_^])\{(\w)\}")
 _SPACE = re.compile(r" (?=[^A-Za-z0-9])|(?<=[^A-Za-z0-9]) |(?<=\d) (?=[A-Za-z])")
 
 
+@lru_cache(maxsize=65_536)
 def canonical(answer: str) -> str:
     """Answer text as a typesetter sees it: normalised (:func:`normalize`), unwrapped, without
     ``\\left``/``\\right``, spacing commands or braces around one-character sub/superscripts, and with
@@ -108,8 +112,10 @@ _PERCENT_WORD = re.compile(r"(?<=\d)\s*(?:percent|per cent)\b", re.IGNORECASE)
 _ANGLE_BRACKETS = re.compile(r"\\langle\s*(.*?)\s*\\rangle")
 _UPRIGHT_E = re.compile(r"\\(?:mathrm|text|operatorname)\s*\{\s*e\s*\}")
 _TRAILING_PERIOD = re.compile(r"(?<!\.)\.\s*$")
+_PLAIN = re.compile(r"-?\d+(?:\.\d+)?$")
 
 
+@lru_cache(maxsize=65_536)
 def normalize(answer: str) -> str:
     """``answer`` with its notations rewritten for math-verify (wrappers kept; see the module docstring).
 
@@ -119,20 +125,32 @@ def normalize(answer: str) -> str:
     ``2i``; ``\\langle a, b\\rangle`` a tuple; ``\\mathrm{e}`` Euler's ``e``; a trailing sentence period goes.
     """
     s = answer.strip()
-    for a, b in _UNICODE:
-        s = s.replace(a, b)
-    s = _TRAILING_PERIOD.sub("", s).strip()
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\varnothing", "\\emptyset")
-    s = _UPRIGHT_E.sub("e", s)
-    s = _TEXT_NUMBER_UNIT.sub(r"\1\\text{ \2}", s)
-    s = _PERCENT_WORD.sub("\\\\%", s)
-    s = _ANGLE_BRACKETS.sub(r"(\1)", s)
+    if _PLAIN.match(s):  # most answers in a batch: nothing to rewrite
+        return s
+    if not s.isascii():
+        for a, b in _UNICODE:
+            s = s.replace(a, b)
+    if s.endswith("."):
+        s = _TRAILING_PERIOD.sub("", s).strip()
+    if "\\" in s:  # each rewrite only where its notation can occur: this runs on every answer
+        s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\varnothing", "\\emptyset")
+        if "\\mathrm" in s or "\\text" in s or "\\mbox" in s or "\\operatorname" in s:
+            s = _UPRIGHT_E.sub("e", s)
+            s = _TEXT_NUMBER_UNIT.sub(r"\1\\text{ \2}", s)
+        if "\\langle" in s:
+            s = _ANGLE_BRACKETS.sub(r"(\1)", s)
+        if "\\overline" in s or "\\dot" in s or "\\bar" in s:
+            s = _REPEATING.sub(_repeating, s)
+    if "ercent" in s or "ERCENT" in s:
+        s = _PERCENT_WORD.sub("\\\\%", s)
     s = _GROUPED.sub(lambda m: m.group(1) + _SEP_RE.sub("", m.group(2)), s)
-    s = _E_NOTATION.sub(_e_notation, s)
-    s = _REPEATING.sub(_repeating, s)
-    s = _MIXED_FRAC.sub(_mixed, s)
-    s = _MIXED_SLASH.sub(_mixed_slash, s)
-    return _COMPLEX_SPACE.sub("i", s)
+    if "e" in s or "E" in s:
+        s = _E_NOTATION.sub(_e_notation, s)
+    if "frac" in s:
+        s = _MIXED_FRAC.sub(_mixed, s)
+    if "/" in s:
+        s = _MIXED_SLASH.sub(_mixed_slash, s)
+    return _COMPLEX_SPACE.sub("i", s) if " i" in s else s
 
 
 def _e_notation(m: re.Match[str]) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import lru_cache
 
 from .normalize import mathverify_inputs, unwrap
 
@@ -65,6 +66,7 @@ def parse_plain_number(text: str) -> tuple[Fraction, bool] | None:
     return None
 
 
+@lru_cache(maxsize=65_536)
 def exact_value(text: str) -> tuple[Fraction, bool, bool] | None:
     """``(value, is_decimal, is_percent)`` of a normalised plain number, fraction, ``a\\times10^{b}``
     or any of them followed by ``\\%``; None for anything else."""
