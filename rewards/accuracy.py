@@ -1,4 +1,4 @@
-"""``accuracy``: 1.0 when the completion's final answer equals the gold (math-verify semantics)."""
+"""``accuracy``: 1.0 when the completion's final answer equals the gold (math-verify, notations fixed)."""
 
 from __future__ import annotations
 
@@ -46,10 +46,12 @@ def accuracy(
     """1.0 if the extracted final answer verifies against the gold, else 0.0; None if no usable gold.
 
     Extraction (``mode``): ``strict`` takes only the last ``<answer>...</answer>``; ``lenient``
-    falls back to the last ``\\boxed{}``, then the last number. Verification follows math-verify
-    (``18.00`` = ``18``, ``1,000`` = ``1000``, ``\\frac{1}{2}`` = ``0.5``, plain numbers inside
-    the tag count), with an exact fast path for plain numbers, each gold parsed once, and at
-    most ``timeout`` seconds per item in a guarded worker (a timeout scores 0 and is counted).
+    falls back to the last ``\\boxed{}``, then the last number. Verification is math-verify's
+    (``18.00`` = ``18``, ``\\frac{1}{2}`` = ``0.5``, plain numbers inside the tag count) after
+    rewriting the notations it misreads (``1 000``, ``1.5e3``, ``2 1/2``, ``0.\\overline{3}``) and with
+    rules that follow the gold's form (ordered tuples, solution lists, units, degrees, intervals; see
+    :mod:`r1lite.rewards.rules`), an exact path for numbers, each gold parsed once, and at most
+    ``timeout`` seconds per item in a guarded worker (a timeout scores 0 and is counted).
     Diagnostics: ``no_answer``, ``parse_failure``, ``timeout``, ``gold_unparseable``.
     """
     if mode not in MODES:
