@@ -61,10 +61,11 @@ def load_suite(path: Path = DEFAULT_SUITE) -> list[Case]:
     return cases
 
 
-def r1lite_rewards(cases: list[Case]) -> list[float | None]:
-    from r1lite.rewards.verify import verify_batch
+def r1lite_verdicts(cases: list[Case], timeout: float | None = None) -> list[Any]:
+    """r1lite's :class:`~r1lite.rewards.verify.Verdict` per case (``timeout``: seconds per item)."""
+    from r1lite.rewards.verify import DEFAULT_TIMEOUT, verify_batch
 
-    return [v.reward for v in verify_batch([(c.prediction, c.gold) for c in cases])]
+    return verify_batch([(c.prediction, c.gold) for c in cases], timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def mathverify_reward(pred: str, gold: str) -> float | None:
@@ -102,14 +103,15 @@ def credit(reward: float | None) -> bool:
     return reward == 1.0
 
 
-def disagreements(cases: list[Case], rewards: list[float | None]) -> list[dict[str, Any]]:
-    """Cases where credit differs from the label, as readable rows."""
+def disagreements(cases: list[Case], rewards: list[float | None], why: list[str] | None = None
+                  ) -> list[dict[str, Any]]:
+    """Cases where credit differs from the label, as readable rows (``why``: the grader's reasons)."""
     rows = []
-    for c, r in zip(cases, rewards, strict=True):
+    for i, (c, r) in enumerate(zip(cases, rewards, strict=True)):
         if credit(r) != c.verdict:
             rows.append({"line": c.line, "family": c.family, "prediction": c.prediction, "gold": c.gold,
                          "label": c.verdict, "reward": r, "kind": "false positive" if credit(r) else "false negative",
-                         "reason": c.reason})
+                         "reason": c.reason, "grader_said": why[i] if why else ""})
     return rows
 
 
@@ -127,8 +129,9 @@ def score(cases: list[Case], rewards: list[float | None]) -> dict[str, dict[str,
 
 
 def format_disagreement(row: dict[str, Any]) -> str:
+    said = f", grader: {row['grader_said']}" if row.get("grader_said") else ""
     return (f"line {row['line']} [{row['family']}] {row['kind']}: pred {row['prediction']!r} vs gold "
-            f"{row['gold']!r} -> reward {row['reward']}, label {row['label']} ({row['reason']})")
+            f"{row['gold']!r} -> reward {row['reward']}{said}; label {row['label']} ({row['reason']})")
 
 
 def print_table(ours: dict[str, dict[str, int]], theirs: dict[str, dict[str, int]]) -> None:
@@ -158,14 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cases = load_suite(args.suite)
     t0 = time.perf_counter()
-    ours = r1lite_rewards(cases)
+    verdicts = r1lite_verdicts(cases)
+    ours = [v.reward for v in verdicts]
     ours_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     theirs = mathverify_rewards(cases)
     theirs_s = time.perf_counter() - t0
     ours_score, theirs_score = score(cases, ours), score(cases, theirs)
     print_table(ours_score, theirs_score)
-    ours_rows, theirs_rows = disagreements(cases, ours), disagreements(cases, theirs)
+    ours_rows = disagreements(cases, ours, [v.reason for v in verdicts])
+    theirs_rows = disagreements(cases, theirs)
     for row in ours_rows:
         print("r1lite", format_disagreement(row))
     n = len(cases)

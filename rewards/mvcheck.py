@@ -363,7 +363,7 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     if not has_expr(pred_parsed):
         return Verdict(False, parse_failed=True, reason="prediction unparseable")
     gold_expr, pred_expr = gold_parsed[0], pred_parsed[0]
-    if ok and rounding_made_equal(gold_expr, pred_expr):
+    if ok and "%" not in pn + gn and rounding_made_equal(gold_expr, pred_expr):  # 9 = 9% is no rounding
         return Verdict(False, reason="equal only after rounding")
     if not ok and equal_with_imaginary_i(gold_expr, pred_expr):
         return Verdict(True, reason="equal with i the imaginary unit")
