@@ -405,7 +405,8 @@ class R1Trainer(GRPOTrainer):
 
         A crash mid-save leaves only the staging folder (cleared next time); every ``checkpoint-*`` folder
         is complete, so ``--resume`` never picks up a half-written one, and rotation only runs after the
-        new checkpoint exists.
+        new checkpoint exists. Each one carries ``r1lite_config.yaml`` (template, task, stop strings), so
+        ``r1lite eval --model checkpoint-N`` prompts it the way it was trained.
         """
         run_dir = self._get_output_dir(trial)
         staging = os.path.join(run_dir, STAGING_DIR)
@@ -420,8 +421,11 @@ class R1Trainer(GRPOTrainer):
         finally:
             self._staging = False
         if self.args.should_save:
+            from r1lite.run_config import write_checkpoint_config
+
             with open(os.path.join(staging, name, STATE_FILE), "w") as f:
                 json.dump({"refill_cursor": self._refill_cursor, "global_step": self.state.global_step}, f)
+            write_checkpoint_config(self.args, os.path.join(staging, name), self.processing_class)
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
             final = os.path.join(run_dir, name)
@@ -434,6 +438,41 @@ class R1Trainer(GRPOTrainer):
             rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
                                best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
         self.accelerator.wait_for_everyone()
+
+    def create_model_card(self, model_name: str | None = None, dataset_name: str | None = None,
+                          tags: str | list[str] | None = None) -> None:
+        """TRL's card, naming the base model. TRL takes it from the weights' path, which for a local directory
+        (every r1lite alias: a converted GGUF) gives "fine-tuned version of [None]"; r1lite knows the spec."""
+        from r1lite.run_config import base_model_name
+
+        base, hub = base_model_name(getattr(self.args, "model", None))
+        config = getattr(self.accelerator.unwrap_model(self.model), "config", None)
+        original = getattr(config, "_name_or_path", None)
+        if hub and config is not None:
+            config._name_or_path = base  # TRL links a Hub id (and lists it as base_model in the metadata)
+        try:
+            super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        finally:
+            if hub and config is not None:
+                config._name_or_path = original
+        path = os.path.join(self.args.output_dir, "README.md")
+        if self.is_world_process_zero() and os.path.isfile(path):
+            with open(path) as f:
+                card = f.read()
+            card = card.replace("[None](https://huggingface.co/None)", f"`{base}` (a local model)")
+            final = os.path.join(self.args.output_dir, "final")
+            card = card.replace('pipeline("text-generation", model="None"', f'pipeline("text-generation", model="{final}"')
+            with open(path, "w") as f:
+                f.write(card + _card_note(self.args))
+
+    def _issue_warnings_after_load(self, load_result: Any) -> None:
+        """transformers warns ``missing keys ['lm_head.weight']`` when resuming a tied-embedding model (the
+        checkpoint stores the shared tensor once): keys tied to a loaded parameter are not missing, so they
+        are dropped from the warning; anything else still warns."""
+        tied = _tied_to_loaded(self.accelerator.unwrap_model(self.model), list(load_result.missing_keys))
+        if tied and hasattr(load_result, "_replace"):
+            load_result = load_result._replace(missing_keys=[k for k in load_result.missing_keys if k not in tied])
+        super()._issue_warnings_after_load(load_result)
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)
@@ -460,6 +499,24 @@ def _r1_vllm_generation(args: Any):
         yield
     finally:
         grpo.VLLMGeneration = original
+
+
+def _tied_to_loaded(model: Any, missing: list[str]) -> set[str]:
+    """Missing keys whose parameter shares its storage with a parameter that was loaded (tied weights)."""
+    if not missing:
+        return set()
+    params = dict(model.named_parameters(remove_duplicate=False))
+    loaded = {p.data_ptr() for name, p in params.items() if name not in missing}
+    return {k for k in missing if k in params and params[k].data_ptr() in loaded}
+
+
+def _card_note(args: Any) -> str:
+    """The r1lite part of the model card: what it was trained on and how to evaluate it as trained."""
+    template = getattr(args, "template", None) or "auto"
+    return (f"\n## r1lite\n\nTrained with r1lite ({str(getattr(args, 'algo', 'grpo')).upper()}) on task "
+            f"`{getattr(args, 'task', None)}` from `{getattr(args, 'model', None)}`, template `{template}`, "
+            f"stop strings `{getattr(args, 'stop_strings', None)}`. `final/` and every `checkpoint-N/` hold this "
+            "config as `r1lite_config.yaml`; `r1lite eval --model <that folder>` prompts with the same template.\n")
 
 
 def parse_stop_strings(value: Any) -> list[str]:
