@@ -457,14 +457,17 @@ def _time_estimate(run: Run, backend: Any, sampled: list, texts: list[str], roll
         heldout_s = (time.perf_counter() - t0) * len(run.heldout_rows) / k
         every = cfg.heldout_every
         passes = 2 + ((cfg.max_steps - 1) // every if every and cfg.max_steps > 0 else 0)
-        heldout_note = f", ~{heldout_s:.0f} s per held-out pass ({len(run.heldout_rows)} problems, {k} measured)"
+        heldout_note = f", ~{_duration(heldout_s)} per held-out pass ({len(run.heldout_rows)} problems, {k} measured)"
     total = ""
     if cfg.max_steps and cfg.max_steps > 0:
-        minutes = (step_s * cfg.max_steps + heldout_s * passes) / 60
-        total = f"; {cfg.max_steps} steps + {passes} held-out passes: ~{minutes:.0f} min"
+        total = f"; {cfg.max_steps} steps + {passes} held-out passes: ~{_duration(step_s * cfg.max_steps + heldout_s * passes)}"
     update = f"update {update_s:.1f} s" if update_s is not None else "update not measured (no memory for it)"
     return (f"estimated time: ~{step_s:.1f} s/step (rollout {rollout_s:.1f} s + {update}, measured on this batch; "
             f"completion lengths change as the model learns){heldout_note}{total}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def _update_seconds(run: Run, backend: Any, sampled: list, texts: list[str]) -> float:
