@@ -5,6 +5,7 @@ and the registry; ``estimators`` the built-ins. Write your own with ``@estimator
 ``path/to/file.py:fn``, ``package.module:fn`` or an entry point in the group ``r1lite.estimators``.
 """
 
+from r1lite.algos.estimators import group_size
 from r1lite.algos.registry import (
     ESTIMATORS,
     Estimate,
@@ -31,6 +32,7 @@ __all__ = [
     "estimator",
     "estimator_name",
     "get_estimator",
+    "group_size",
     "list_estimators",
     "needs_of",
     "run_estimator",

@@ -105,16 +105,19 @@ ESTIMATORS: Registry[Callable[..., Any]] = Registry("advantage estimator", "r1li
                                                     builtins="r1lite.algos.estimators")
 
 
-def estimator(name: str, *, critic: bool = False, reference: bool = False, min_group_size: int = 1,
+def estimator(name: str | None = None, *, critic: bool = False, reference: bool = False, min_group_size: int = 1,
               loss_type: str | None = None, overwrite: bool = False) -> Callable[[Callable], Callable]:
-    """Register ``fn`` under ``name`` (``--algo name``) and record what it needs (:class:`Needs`)."""
+    """Record what ``fn`` needs (:class:`Needs`) and, given a ``name``, register it (``--algo name``).
+
+    A plug-in loaded by spec (``--algo my_file.py:fn``) needs no name: the spec finds it.
+    """
     needs = Needs(critic=critic, reference=reference, min_group_size=min_group_size, loss_type=loss_type)
     if min_group_size < 1:
         raise ValueError(f"estimator {name!r}: min_group_size must be >= 1, got {min_group_size}")
 
     def deco(fn: Callable) -> Callable:
         fn.needs = needs  # type: ignore[attr-defined]
-        return ESTIMATORS.register(name, overwrite=overwrite)(fn)
+        return fn if name is None else ESTIMATORS.register(name, overwrite=overwrite)(fn)
 
     return deco
 
