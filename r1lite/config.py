@@ -110,7 +110,7 @@ class R1Config(GRPOConfig):
                                           "generate), vllm or transformers. Sets use_vllm."})
     use_vllm: bool | None = field(
         default=None, metadata={"help": "TRL's switch; true/false pins the sampler (vllm/transformers), unset: sampler."})
-    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: the model's)."})
+    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: float32 on CPU, the model's on GPU)."})
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
