@@ -114,6 +114,9 @@ class R1Config(GRPOConfig):
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
+    share_prompt_prefix: bool = field(
+        default=True, metadata={"help": "Run each distinct prompt once when scoring its group's completions (exact; "
+                                        "single process, no PEFT or gradient checkpointing)."})
     fused_logprobs: bool = field(
         default=True, metadata={"help": "vLLM importance-sampling ratio from the update's own forward (no extra "
                                         "no-grad pass) when num_iterations is 1."})
