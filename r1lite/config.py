@@ -111,10 +111,13 @@ class R1Config(GRPOConfig):
                                           "generate), vllm or transformers. Sets use_vllm."})
     use_vllm: bool | None = field(
         default=None, metadata={"help": "TRL's switch; true/false pins the sampler (vllm/transformers), unset: sampler."})
-    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: the model's)."})
+    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: float32 on CPU, the model's on GPU)."})
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
+    share_prompt_prefix: bool = field(
+        default=True, metadata={"help": "Run each distinct prompt once when scoring its group's completions (exact; "
+                                        "single process, no PEFT or gradient checkpointing)."})
     fused_logprobs: bool = field(
         default=True, metadata={"help": "vLLM importance-sampling ratio from the update's own forward (no extra "
                                         "no-grad pass) when num_iterations is 1."})

@@ -118,14 +118,33 @@ class R1Trainer(GRPOTrainer):
 
     def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
         if torch.is_grad_enabled():  # the update's forward: timed by training_step
-            out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            out = self._logps_shared_or_trl(*args, **kwargs)
             inputs = self._loss_inputs
             if inputs is not None and "importance_sampling_ratio" not in inputs \
                     and inputs.get("sampling_per_token_logps") is not None:
                 inputs["importance_sampling_ratio"] = self._importance_ratio(out[0].detach(), inputs)
             return out
         with self._timed("logprobs"):
-            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            return self._logps_shared_or_trl(*args, **kwargs)
+
+    def _logps_shared_or_trl(self, model, input_ids, attention_mask, logits_to_keep, *args: Any, **kwargs: Any):
+        """TRL's log-prob pass, with each distinct prompt run once per batch where that is exact
+        (:mod:`r1lite.prefix_sharing`)."""
+        from r1lite.prefix_sharing import can_share, shared_prefix_logps
+
+        if args or not can_share(self, model, input_ids, logits_to_keep, kwargs):
+            return super()._get_per_token_logps_and_entropies(model, input_ids, attention_mask, logits_to_keep,
+                                                              *args, **kwargs)
+        rows = kwargs.get("batch_size") or input_ids.size(0)
+        logps, entropies = [], []
+        for start in range(0, input_ids.size(0), rows):  # TRL's chunking, kept for its memory bound
+            chunk = slice(start, start + rows)
+            with self.accelerator.autocast():
+                lp, ent = shared_prefix_logps(model, input_ids[chunk], attention_mask[chunk], logits_to_keep,
+                                              compute_entropy=bool(kwargs.get("compute_entropy")))
+            logps.append(lp)
+            entropies.append(ent)
+        return torch.cat(logps), (torch.cat(entropies) if kwargs.get("compute_entropy") else None), None
 
     # ------------------------------------------------------------------------------------------------
     # vLLM importance sampling from the update's own forward (no separate no-grad log-prob pass)
