@@ -116,15 +116,20 @@ def _check_fields(data: dict[str, Any], where: str, known: set[str]) -> None:
 
 
 def config_class(algo: str) -> type[R1Config]:
-    """R1Config for GRPO; PPO brings its own subclass (``r1lite.ppo.PPOConfig``) with the critic's fields."""
-    if algo == "grpo":
+    """R1Config, or for an estimator with a critic (ppo) ``r1lite.ppo.PPOConfig`` with the critic's fields."""
+    from r1lite.algos import needs_of
+    from r1lite.registry import RegistryError
+
+    try:
+        needs = needs_of(algo)
+    except RegistryError as exc:
+        raise ConfigError(f"algo: {exc}") from exc
+    if not needs.critic:
         return R1Config
-    if algo == "ppo":
-        try:
-            return importlib.import_module("r1lite.ppo").PPOConfig
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"algo=ppo needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
-    raise ConfigError(f"algo={algo!r} is not valid; choose grpo or ppo")
+    try:
+        return importlib.import_module("r1lite.ppo").PPOConfig
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"algo={algo} needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
 
 
 def _algo_from(argv: list[str], data: dict[str, Any]) -> str:
@@ -295,7 +300,8 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     trainer_cls = _trainer_class(cfg.algo)
     metrics = MetricsJsonl(cfg.output_dir)
     names = list(run.rules)
-    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every, label=cfg.algo.upper())]
+    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every,
+                                           label=_algo_label(cfg.algo))]
     built: dict[str, Any] = {}
     if cfg.heldout_n and run.heldout_rows:
         def evaluate(model: Any) -> tuple[dict, list]:  # the trainer's sampler: vLLM with current weights
@@ -318,11 +324,20 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
 
 
 def _trainer_class(algo: str) -> type:
-    if algo == "ppo":
+    """The actor-critic trainer for estimators that need a critic (ppo), else R1Trainer."""
+    from r1lite.algos import needs_of
+
+    if needs_of(algo).critic:
         return importlib.import_module("r1lite.ppo").PPOTrainer
     from r1lite.trainer import R1Trainer
 
     return R1Trainer
+
+
+def _algo_label(algo: str) -> str:
+    from r1lite.algos import estimator_name
+
+    return estimator_name(algo).upper()
 
 
 def _peft_config(cfg: R1Config) -> Any:
