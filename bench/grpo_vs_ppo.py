@@ -84,9 +84,11 @@ def run_algo(algo: str, args: argparse.Namespace, model: str, work: Path) -> dic
 
 def read_run(out: Path) -> dict[str, Any]:
     """Per-step reward and step time, the held-out curve, and before/after numbers from a run directory."""
-    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    from r1lite.callbacks import load_run_metrics
+
+    records, passes = load_run_metrics(out)  # metrics.jsonl + heldout_metrics.jsonl (or the old single file)
     train = [r for r in records if "reward" in r]
-    heldout = [(r["step"], r["heldout/accuracy"]) for r in records if "heldout/accuracy" in r]
+    heldout = [(r["step"], r["accuracy"]) for r in passes if "accuracy" in r]
     times = [r["step_time"] for r in records if isinstance(r.get("step_time"), (int, float))]
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
     before, after = summary.get("before", {}), summary.get("after", {})
@@ -282,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     for algo in ALGOS:
         (out / f"metrics_{algo}.jsonl").write_text((work / algo / "metrics.jsonl").read_text())
+        if (work / algo / "heldout_metrics.jsonl").exists():
+            (out / f"heldout_metrics_{algo}.jsonl").write_text((work / algo / "heldout_metrics.jsonl").read_text())
     plot(results, out / "curves.png", f"{meta['recipe']}, {meta['model']}, {args.completions} completions/step, "
          f"seed {args.seed}")
     report = {"summary": summary, **results, "meta": meta}

@@ -143,7 +143,7 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
     timer = StepTimer()
     if variant == "trl":
         plain = {f.name: getattr(cfg, f.name) for f in fields(GRPOConfig) if f.init and hasattr(cfg, f.name)}
-        plain.update(use_vllm=False, generation_kwargs=None, model_init_kwargs=None)
+        plain.update(use_vllm=False, generation_kwargs=None, model_init_kwargs=None, generation_batch_size=None)
         trainer: Any = GRPOTrainer(model=run.model_path, reward_funcs=list(run.rules.values()),
                                    args=GRPOConfig(**plain), train_dataset=run.train_dataset,
                                    processing_class=run.tokenizer, callbacks=[timer.callback])

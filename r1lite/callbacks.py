@@ -16,6 +16,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 METRICS_FILE = "metrics.jsonl"
+HELDOUT_FILE = "heldout_metrics.jsonl"  # heldout_<phase>.jsonl hold the completions
 SUMMARY_FILE = "summary.json"
 CURVES_FILE = "curves.png"
 
@@ -24,30 +25,66 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
 
 
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def is_step_log(logs: dict[str, Any]) -> bool:
+    """A training step's log (TRL logs loss and rewards every ``logging_steps``), not the end-of-training
+    summary (``train_runtime``) or an evaluation."""
+    return "train_runtime" not in logs and ("loss" in logs or "reward" in logs)
+
+
+def load_run_metrics(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(steps, heldout)`` of a run directory: one row per logged training step, one per held-out pass.
+
+    Reads ``metrics.jsonl`` + ``heldout_metrics.jsonl``; runs written before the split kept held-out rows
+    (``heldout/<key>``) and the end-of-training summary in ``metrics.jsonl``: those are sorted out here, so
+    every reader copes with both layouts.
+    """
+    run_dir = Path(run_dir)
+    steps, heldout = [], _read_jsonl(run_dir / HELDOUT_FILE)
+    old_heldout = []
+    for row in _read_jsonl(run_dir / METRICS_FILE):
+        if any(k.startswith("heldout/") for k in row):
+            old_heldout.append({"step": row.get("step"), "time": row.get("time"),
+                                **{k[len("heldout/"):]: v for k, v in row.items() if k.startswith("heldout/")}})
+        elif is_step_log(row):
+            steps.append(row)
+    return steps, heldout or old_heldout
+
+
 class MetricsJsonl(TrainerCallback):
-    """One JSON line per logged step in ``output_dir/metrics.jsonl``; a resumed run drops lines past the checkpoint."""
+    """The run's metric files: ``metrics.jsonl`` (one line per logged training step) and
+    ``heldout_metrics.jsonl`` (one line per held-out pass, with its ``phase``: before / stepN / after). A resumed run drops lines past
+    its checkpoint, and the previous run's "after" pass (the continued run makes its own)."""
 
     def __init__(self, output_dir: str | Path) -> None:
         self.path = Path(output_dir) / METRICS_FILE
+        self.heldout_path = Path(output_dir) / HELDOUT_FILE
 
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            keep = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= state.global_step]
-            self.path.write_text("".join(line + "\n" for line in keep))
+        for path in (self.path, self.heldout_path):
+            if path.exists():
+                keep = [r for r in _read_jsonl(path) if r.get("step", 0) <= state.global_step
+                        and r.get("phase") != "after"]
+                path.write_text("".join(json.dumps(r, default=str) + "\n" for r in keep))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs:
+        if not state.is_world_process_zero or not logs or not is_step_log(logs):
             return
-        record = {"step": state.global_step, "time": time.time(), **logs}
-        with self.path.open("a") as f:
-            f.write(json.dumps(record, default=str) + "\n")
+        self._append(self.path, {"step": state.global_step, "time": time.time(), **logs})
 
-    def append(self, record: dict[str, Any]) -> None:
-        with self.path.open("a") as f:
+    def append_heldout(self, record: dict[str, Any]) -> None:
+        self._append(self.heldout_path, record)
+
+    @staticmethod
+    def _append(path: Path, record: dict[str, Any]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as f:
             f.write(json.dumps(record, default=str) + "\n")
 
 
@@ -65,54 +102,115 @@ def _table_columns(rule_names: list[str], accuracy_rule: str | None) -> list[tup
 
 
 class RichProgress(TrainerCallback):
-    """A rich progress bar with ETA (a one-line summary per step when stdout is not a terminal), and every
-    ``table_every`` steps a compact table of the last rows."""
+    """A rich progress bar (a one-line summary per step when stdout is not a terminal), and every
+    ``table_every`` steps a compact table of the last rows.
+
+    s/step and the ETA count training steps only: held-out evaluation announces itself as a phase
+    (:func:`r1lite.progress.phase`), shows as its own line, and its time is kept apart (the ETA adds the
+    passes still to come at the measured duration). After the first steps, the no-signal guard
+    (:class:`r1lite.learning_signal.NoSignalGuard`) prints one loud line if no group carried a reward difference.
+    """
 
     def __init__(self, rule_names: list[str], accuracy_rule: str | None, table_every: int = 10,
-                 label: str = "GRPO") -> None:
+                 label: str = "GRPO", console: Any = None) -> None:
         from rich.console import Console
 
-        self.console = Console(stderr=False)
-        if not self.console.is_terminal:  # log files: wide enough for the table, no wrapping
+        from r1lite.learning_signal import NoSignalGuard
+
+        self.console = console or Console(stderr=False)
+        if console is None and not self.console.is_terminal:  # log files: wide enough for the table, no wrapping
             self.console = Console(stderr=False, width=200)
+        self.rule_names = list(rule_names)
         self.columns = _table_columns(rule_names, accuracy_rule)
         self.accuracy_rule = accuracy_rule
         self.table_every = table_every
         self.label = label
+        self.guard = NoSignalGuard(rule_names, accuracy_rule)
         self.rows: list[dict[str, Any]] = []
         self.progress = None
         self.task = None
+        self.phase_task = None
         self.start = time.time()
         self.start_step = 0
+        self.paused = 0.0  # seconds spent in phases (held-out evaluation) since start
+        self.phase_seconds: dict[str, float] = {}
+        self.heldout_every = 0
 
+    # -- phases (r1lite.progress.phase) --------------------------------------------------------------
+    def phase_start(self, name: str, detail: str) -> None:
+        if self.progress is not None:
+            self.phase_task = self.progress.add_task(name, total=None, info=detail, eta="")
+        else:
+            print(f"{name}: running{(' ' + detail) if detail else ''} ...", flush=True)
+
+    def phase_end(self, name: str, seconds: float) -> None:
+        self.paused += seconds
+        self.phase_seconds[name.split()[0]] = seconds
+        if self.progress is not None and self.phase_task is not None:
+            self.progress.remove_task(self.phase_task)
+            self.phase_task = None
+
+    # -- training --------------------------------------------------------------------------------------
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
-        self.start, self.start_step = time.time(), state.global_step
-        if self.console.is_terminal:
-            from r1lite.progress import progress_bar
+        from r1lite import progress
 
-            self.progress = progress_bar(f"[bold]{self.label}", "info", console=self.console, transient=False)
+        self.start, self.start_step, self.paused = time.time(), state.global_step, 0.0
+        self.heldout_every = int(getattr(args, "heldout_every", 0) or 0)
+        progress.set_display(self)  # after training it still prints phases (the final held-out pass)
+        if self.console.is_terminal:
+            self.progress = progress.progress_bar("[bold]{task.description}", "info", eta_field="eta",
+                                                  console=self.console, transient=False)
             self.progress.start()
-            self.task = self.progress.add_task("train", total=state.max_steps, completed=state.global_step, info="")
+            self.task = self.progress.add_task(self.label, total=state.max_steps, completed=state.global_step,
+                                               info="", eta="")
+
+    def step_seconds(self, step: int) -> float:
+        """Wall seconds per training step since this invocation started, phases (held-out passes) excluded."""
+        done = max(step - self.start_step, 1)
+        return max(time.time() - self.start - self.paused, 0.0) / done
+
+    def eta_seconds(self, step: int, max_steps: int) -> float:
+        """Steps left at the measured s/step, plus the held-out passes still to come at their last duration."""
+        eta = self.step_seconds(step) * max(max_steps - step, 0)
+        heldout = self.phase_seconds.get("held-out")
+        if heldout is not None:
+            every = self.heldout_every
+            mid = sum(1 for s in range(step + 1, max_steps) if every and s % every == 0)
+            eta += heldout * (mid + 1)  # + the "after" pass
+        return eta
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs or "reward" not in logs:
             return
         row = {"step": state.global_step, **logs}
+        if not self.rows:  # columns from the rule names the trainer logs (TRL's names, not the config's)
+            from r1lite.learning_signal import logged_rules
+
+            self.columns = _table_columns(logged_rules(logs) or self.rule_names, self.accuracy_rule)
         self.rows.append(row)
         acc = logs.get(f"rewards/{self.accuracy_rule}/mean") if self.accuracy_rule else None
-        info = f"reward {logs['reward']:.3f}" + (f"  acc {acc:.2f}" if _num(acc) is not None else "")
+        per_step, eta = self.step_seconds(state.global_step), self.eta_seconds(state.global_step, state.max_steps)
+        info = f"reward {logs['reward']:.3f}" + (f"  acc {acc:.2f}" if _num(acc) is not None else "") + \
+            f"  {per_step:.1f}s/step"
         if self.progress is not None:
-            self.progress.update(self.task, completed=state.global_step, info=info)
+            self.progress.update(self.task, completed=state.global_step, info=info, eta=f"{eta / 60:.1f}m")
         else:
-            done = max(state.global_step - self.start_step, 1)
             elapsed = time.time() - self.start
-            eta = elapsed / done * (state.max_steps - state.global_step)
-            print(f"step {state.global_step}/{state.max_steps}  {info}  {elapsed / done:.1f}s/step  "
-                  f"elapsed {elapsed / 60:.1f}m  eta {eta / 60:.1f}m", flush=True)
+            print(f"step {state.global_step}/{state.max_steps}  {info}  elapsed {elapsed / 60:.1f}m  "
+                  f"eta {eta / 60:.1f}m", flush=True)
+        line = self.guard.observe(logs, args, state.max_steps - self.start_step)
+        if line:
+            self._loud(line)
         if self.table_every and state.global_step % self.table_every == 0:
             self.print_table()
+
+    def _loud(self, line: str) -> None:
+        from rich.console import Console
+
+        console = self.progress.console if self.progress is not None else Console(stderr=True)
+        console.print(line, style="bold red", markup=False, soft_wrap=True)
 
     def print_table(self) -> None:
         from rich.table import Table
@@ -161,8 +259,11 @@ class HeldoutEval(TrainerCallback):
         tmp.replace(self.summary_path)
 
     def _run(self, model: Any, label: str, step: int) -> dict[str, Any]:
+        from r1lite.progress import phase
+
         t0 = time.time()
-        metrics, samples = self.evaluate(model)
+        with phase(f"held-out {label}", f"(step {step})"):
+            metrics, samples = self.evaluate(model)
         metrics["seconds"] = round(time.time() - t0, 1)
         metrics["step"] = step
         with (self.dir / f"heldout_{label}.jsonl").open("w") as f:
@@ -172,8 +273,8 @@ class HeldoutEval(TrainerCallback):
               f"format_rate {metrics.get('format_rate')} (n={metrics.get('n')}, {metrics['seconds']}s)",
               file=sys.stderr, flush=True)
         if self.metrics is not None:
-            self.metrics.append({"step": step, "time": time.time(), **{f"heldout/{k}": v for k, v in metrics.items()
-                                                                       if _num(v) is not None}})
+            self.metrics.append_heldout({"step": step, "phase": label, "time": time.time(),
+                                         **{k: v for k, v in metrics.items() if _num(v) is not None}})
         return metrics
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
@@ -213,8 +314,25 @@ class CurvesPlot(TrainerCallback):
             plot_curves(self.dir / METRICS_FILE, self.dir / CURVES_FILE, self.rule_names)
 
 
+#: (linestyle, marker, marker size, hollow): consecutive curves never share one, so equal curves stay visible
+_STYLES = (("-", "o", 7, True), ("--", "s", 5, False), (":", "^", 6, False), ("-.", "D", 4, False),
+           ((0, (5, 1, 1, 1)), "v", 6, True), ((0, (1, 1)), "x", 6, False))
+
+
+def _style(i: int, n_points: int) -> dict[str, Any]:
+    ls, marker, size, hollow = _STYLES[i % len(_STYLES)]
+    style: dict[str, Any] = dict(linestyle=ls, marker=marker, markersize=size, alpha=0.85, linewidth=1.6,
+                                 markevery=max(1, n_points // 12))
+    if hollow:
+        style["markerfacecolor"] = "none"
+    return style
+
+
 def plot_curves(metrics_path: Path, out_path: Path, rule_names: list[str]) -> Path | None:
-    """Plot training reward curves (left) and held-out accuracy / format rate (right) from metrics.jsonl."""
+    """``curves.png`` from a run directory's ``metrics.jsonl`` (+ ``heldout_metrics.jsonl``; older single-file
+    runs too, see :func:`load_run_metrics`). Every rule the trainer logged is plotted (``rule_names`` only
+    when the log names none)."""
+    metrics_path = Path(metrics_path)
     if not metrics_path.exists():
         return None
     import matplotlib
@@ -222,29 +340,50 @@ def plot_curves(metrics_path: Path, out_path: Path, rule_names: list[str]) -> Pa
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for key, label in [("reward", "total reward")] + [(f"rewards/{n}/mean", n) for n in rule_names]:
-        pts = [(r["step"], r[key]) for r in records if _num(r.get(key)) is not None]
-        if pts:
-            xs, ys = zip(*pts, strict=True)
-            ax1.plot(xs, ys, label=label, alpha=0.35 if len(xs) > 20 else 1.0)
-            if len(xs) > 20:
-                w = max(len(xs) // 15, 3)
-                smooth = [sum(ys[max(0, i - w + 1):i + 1]) / len(ys[max(0, i - w + 1):i + 1]) for i in range(len(ys))]
-                ax1.plot(xs, smooth, color=ax1.lines[-1].get_color(), label=f"{label} (avg {w})")
-    ax1.set(xlabel="step", ylabel="training reward (batch mean)", title="training rewards")
-    if ax1.lines:
-        ax1.legend(fontsize=8)
-    for key, label in (("heldout/accuracy", "held-out accuracy"), ("heldout/format_rate", "held-out format rate")):
-        pts = [(r["step"], r[key]) for r in records if _num(r.get(key)) is not None]
-        if pts:
-            xs, ys = zip(*pts, strict=True)
-            ax2.plot(xs, ys, marker="o", label=label)
-    ax2.set(xlabel="step", ylabel="rate", title="held-out (greedy)", ylim=(-0.02, 1.02))
-    if ax2.lines:
-        ax2.legend(fontsize=8)
-    fig.tight_layout()
+    steps, heldout = load_run_metrics(metrics_path.parent)
+    fig = draw_curves(steps, heldout, rule_names)
     fig.savefig(out_path, dpi=110)
     plt.close(fig)
     return out_path
+
+
+def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule_names: list[str]) -> Any:
+    """The figure: training rewards (left) and held-out accuracy / format rate (right) against steps.
+
+    Steps are integers on the axis; each curve has its own line style and marker (hollow and filled
+    alternate), so curves that coincide, e.g. held-out accuracy and format both at 1.0, all stay visible.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    from r1lite.learning_signal import logged_rules
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    names = list(dict.fromkeys([n for r in steps for n in logged_rules(r)] or rule_names))
+    curves = [("reward", "total reward")] + [(f"rewards/{n}/mean", n) for n in names]
+    for i, (key, label) in enumerate(curves):
+        pts = [(r["step"], r[key]) for r in steps if _num(r.get(key)) is not None]
+        if not pts:
+            continue
+        xs, ys = zip(*pts, strict=True)
+        if len(xs) > 20:
+            w = max(len(xs) // 15, 3)
+            ax1.plot(xs, ys, alpha=0.25, linewidth=1.0, linestyle=_STYLES[i % len(_STYLES)][0])
+            smooth = [sum(ys[max(0, k - w + 1):k + 1]) / len(ys[max(0, k - w + 1):k + 1]) for k in range(len(ys))]
+            ax1.plot(xs, smooth, color=ax1.lines[-1].get_color(), label=f"{label} (avg {w})", **_style(i, len(xs)))
+        else:
+            ax1.plot(xs, ys, label=label, **_style(i, len(xs)))
+    ax1.set(xlabel="step", ylabel="training reward (batch mean)", title="training rewards")
+    for i, (key, label) in enumerate((("accuracy", "held-out accuracy"), ("format_rate", "held-out format rate"))):
+        pts = [(r["step"], r[key]) for r in heldout if _num(r.get(key)) is not None]
+        if pts:
+            xs, ys = zip(*pts, strict=True)
+            ax2.plot(xs, ys, label=label, **_style(i, len(xs)))
+    ax2.set(xlabel="step", ylabel="rate", title="held-out (greedy)", ylim=(-0.04, 1.04))
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if any(not str(line.get_label()).startswith("_") for line in ax.lines):
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -20,7 +20,6 @@ from trl import GRPOConfig
 LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo")
 SCALE_REWARDS = ("group", "batch", "none")
 IS_LEVELS = ("token", "sequence")
-ALGOS = ("grpo", "ppo")
 SAMPLERS = ("auto", "vllm", "transformers")
 
 
@@ -88,7 +87,9 @@ class R1Config(GRPOConfig):
 
     # --- what to train -------------------------------------------------------------------------------
     model: str = field(default="smollm2-135m", metadata={"help": "Hub id, local dir, .gguf file or alias (smollm2-135m)."})
-    algo: str = field(default="grpo", metadata={"help": "grpo (default) or ppo (actor + critic, see PPO docs)."})
+    algo: str = field(default="grpo", metadata={
+        "help": "Advantage estimator: grpo (default), dr_grpo, rloo, reinforce, reinforce_pp, ppo (actor + critic), "
+                "or file.py:fn / module:fn (r1lite.algos)."})
     task: str = field(default="arithmetic", metadata={"help": "Task name (r1lite tasks list) or file.py:object."})
     task_source: str | None = field(default=None, metadata={"help": "Hub id or local data file; default: the task's."})
     task_options: dict | str | None = field(default=None, metadata={"help": "Task options (JSON), e.g. difficulty."})
@@ -110,10 +111,13 @@ class R1Config(GRPOConfig):
                                           "generate), vllm or transformers. Sets use_vllm."})
     use_vllm: bool | None = field(
         default=None, metadata={"help": "TRL's switch; true/false pins the sampler (vllm/transformers), unset: sampler."})
-    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: the model's)."})
+    vllm_dtype: str = field(default="auto", metadata={"help": "vLLM engine dtype (auto: float32 on CPU, the model's on GPU)."})
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
+    share_prompt_prefix: bool = field(
+        default=True, metadata={"help": "Run each distinct prompt once when scoring its group's completions (exact; "
+                                        "single process, no PEFT or gradient checkpointing)."})
     fused_logprobs: bool = field(
         default=True, metadata={"help": "vLLM importance-sampling ratio from the update's own forward (no extra "
                                         "no-grad pass) when num_iterations is 1."})
@@ -163,6 +167,7 @@ class R1Config(GRPOConfig):
         self.task_options = _parse_mapping("task_options", self.task_options)
         self.reward_params = _parse_mapping("reward_params", self.reward_params)
         self._check_choices()
+        self._check_algo()
         self._resolve_sampler()
         on_gpu = cuda_available() and not self.use_cpu
         if not on_gpu:
@@ -181,8 +186,18 @@ class R1Config(GRPOConfig):
         if self.threads < 1:
             raise ConfigError(f"threads must be >= 1, got {self.threads}")
         if self.output_dir is None:
-            self.output_dir = str(Path("outputs") / f"{self.task.replace(':', '_').replace('/', '_')}-{self.algo}")
-        super().__post_init__()
+            from r1lite.algos import estimator_name
+
+            self.output_dir = str(Path("outputs") / f"{self.task.replace(':', '_').replace('/', '_')}-"
+                                                    f"{estimator_name(self.algo)}")
+        single = self.num_generations == 1 and self.estimator_needs.min_group_size < 2
+        if single:  # GRPOConfig insists on >= 2 (GRPO's group baseline); this estimator's baseline is not the group
+            self.num_generations = _GroupSize(1)
+        try:
+            super().__post_init__()
+        finally:
+            if single:
+                self.num_generations = 1
         if self.use_vllm and self.stop_strings:  # vLLM stops natively; keep the stop string in the text
             stops = [s for s in str(self.stop_strings).split(",") if s]
             kwargs = dict(self.generation_kwargs or {})
@@ -192,7 +207,7 @@ class R1Config(GRPOConfig):
 
     def _check_choices(self) -> None:
         checks = (("loss_type", LOSS_TYPES), ("scale_rewards", SCALE_REWARDS),
-                  ("importance_sampling_level", IS_LEVELS), ("algo", ALGOS), ("sampler", SAMPLERS))
+                  ("importance_sampling_level", IS_LEVELS), ("sampler", SAMPLERS))
         for name, allowed in checks:
             value = getattr(self, name)
             if isinstance(value, bool):  # TRL accepts scale_rewards True/False
@@ -203,6 +218,31 @@ class R1Config(GRPOConfig):
             raise ConfigError("heldout_n and heldout_every must be >= 0")
         if self.dynamic_sampling_refill < 0:
             raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
+
+    @property
+    def estimator_needs(self) -> Any:
+        """What the ``algo`` estimator needs (:class:`r1lite.algos.Needs`)."""
+        from r1lite.algos import needs_of
+
+        return needs_of(self.algo)
+
+    def _check_algo(self) -> None:
+        """``algo`` names a registered estimator (or loads a plug-in); its needs fit the rest of the config."""
+        from r1lite.registry import RegistryError
+
+        try:
+            needs = self.estimator_needs
+        except RegistryError as exc:
+            raise ConfigError(f"algo: {exc}") from exc
+        if self.num_generations is not None and self.num_generations < needs.min_group_size:
+            raise ConfigError(f"algo {self.algo} needs >= {needs.min_group_size} completions per prompt (its baseline "
+                              f"is the group), got num_generations={self.num_generations}; raise --num_generations")
+        if needs.loss_type and self.loss_type != needs.loss_type:
+            print(f"r1lite: algo {self.algo} uses loss_type={needs.loss_type} (was {self.loss_type})", file=sys.stderr)
+            self.loss_type = needs.loss_type
+        if self.multi_objective_aggregation != "sum_then_normalize" and self.algo != "grpo":
+            raise ConfigError(f"multi_objective_aggregation={self.multi_objective_aggregation} is GRPO's; algo "
+                              f"{self.algo} uses the weighted sum of the rules (sum_then_normalize)")
 
     def _resolve_sampler(self) -> None:
         """``sampler`` decides ``use_vllm``; TRL's explicit ``use_vllm: true/false`` keeps its meaning."""
@@ -222,6 +262,15 @@ class R1Config(GRPOConfig):
     @property
     def heldout_tokens(self) -> int:
         return int(self.heldout_max_new_tokens or self.max_completion_length or 256)
+
+
+class _GroupSize(int):
+    """``num_generations`` while TRL validates the config: GRPOConfig insists on >= 2 because GRPO's baseline is
+    the group mean; an estimator whose baseline is the batch or a critic runs with one completion per prompt.
+    Only ``<`` is changed, and the plain int is put back right after validation."""
+
+    def __lt__(self, other: object) -> bool:
+        return False
 
 
 def default_threads() -> int:

@@ -23,6 +23,11 @@ class ReportError(ValueError):
     """A results file that cannot be read or compared; the message names the file and the fix."""
 
 
+def run_label(results: dict[str, Any]) -> str:
+    """The run's name: its ``--label`` (results written before labels existed: the model spec)."""
+    return str(results.get("label") or results["model"]["spec"])
+
+
 def pct(x: float | None) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}"
 
@@ -86,7 +91,7 @@ def results_markdown(results: dict[str, Any]) -> str:
     """The run's markdown report: settings line, the table, and how to read it."""
     s = results["sampling"]
     header, rows = results_rows(results)
-    intro = (f"# r1lite eval: {results['model']['spec']}\n\n"
+    intro = (f"# r1lite eval: {run_label(results)}\n\nmodel `{results['model']['spec']}`, "
              f"backend {results['backend']} on {results['device']}, template `{s['template']}`, n={s['n']}, "
              f"temperature={s['temperature']}, top_p={s['top_p']}, max tokens={s['max_tokens']}, seed={s['seed']}\n\n")
     notes = ("\nAccuracies in %; brackets: 95% bootstrap CI over problems. `*` marks the benchmark's evaluation mode. "
@@ -134,7 +139,7 @@ def results_chart(results: dict[str, Any], path: str | Path) -> Path:
     head = metric_names(results)[0]
     series = {mode: {name: _triple(b["metrics"][mode][head]) for name, b in results["benchmarks"].items()}
               for mode in MODES}
-    return bar_chart(series, path, f"{results['model']['spec']}: {head}", f"{head} (%)")
+    return bar_chart(series, path, f"{run_label(results)}: {head}", f"{head} (%)")
 
 
 def _triple(m: dict[str, Any]) -> tuple[float, float, float]:
@@ -144,6 +149,31 @@ def _triple(m: dict[str, Any]) -> tuple[float, float, float]:
 # ----------------------------------------------------------------------------------------------
 # compare
 # ----------------------------------------------------------------------------------------------
+
+
+def split_label(arg: str) -> tuple[str | None, str]:
+    """``name=path`` -> (name, path); a plain path (even one containing ``=``, if it exists) -> (None, path)."""
+    name, eq, path = arg.partition("=")
+    if not eq or Path(arg).exists() or not name or not path:
+        return None, arg
+    return name, path
+
+
+def compare_labels(a: dict[str, Any], b: dict[str, Any], given: tuple[str | None, str | None],
+                   paths: tuple[str, str]) -> tuple[str, str]:
+    """Names for the two runs: given (``name=path``), else each run's label; equal names (two runs of one
+    model) get their output folder appended so the table never shows the same name twice."""
+    la, lb = given[0] or run_label(a), given[1] or run_label(b)
+    if la == lb:
+        la, lb = f"{la} ({_run_dir_name(a, paths[0])})", f"{lb} ({_run_dir_name(b, paths[1])})"
+    if la == lb:
+        la, lb = f"{la} #1", f"{lb} #2"
+    return la, lb
+
+
+def _run_dir_name(results: dict[str, Any], path: str) -> str:
+    p = Path(path)
+    return (p if p.is_dir() else p.parent).resolve().name or str(results.get("output_dir", "?"))
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
@@ -221,27 +251,30 @@ def compare_main(argv: list[str]) -> int:
     """``r1lite eval compare A/results.json B/results.json [--plot compare.png] [--markdown compare.md]``."""
     parser = argparse.ArgumentParser(prog="r1lite eval compare",
                                      description="Side-by-side table of two eval runs with deltas and CIs.")
-    parser.add_argument("a", help="baseline results.json (or its run directory)")
-    parser.add_argument("b", help="results.json to compare against the baseline")
+    parser.add_argument("a", help="baseline results.json (or its run directory); NAME=PATH names the run")
+    parser.add_argument("b", help="results.json to compare against the baseline; NAME=PATH names the run")
     parser.add_argument("--plot", default="compare.png", help="bar chart PNG path (default: compare.png)")
     parser.add_argument("--markdown", default=None, help="also write the table as markdown to this path")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the delta CI")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    (name_a, path_a), (name_b, path_b) = split_label(args.a), split_label(args.b)
     try:
-        a, b = load_results(args.a), load_results(args.b)
+        a, b = load_results(path_a), load_results(path_b)
         rows = compare_rows(a, b, n_boot=args.bootstrap, seed=args.seed)
     except ReportError as exc:
         print(f"r1lite eval compare: {exc}", file=sys.stderr)
         return 2
-    label_a, label_b = f"A: {a['model']['spec']}", f"B: {b['model']['spec']}"
+    name_a, name_b = compare_labels(a, b, (name_a, name_b), (path_a, path_b))
+    label_a, label_b = f"A: {name_a}", f"B: {name_b}"
     header, body = compare_table(rows)
     print_table(header, body, f"{label_a}  vs  {label_b}  (accuracy %, delta = B - A)")
     differ = setting_differences(a, b)
     if differ:
         print("note: the runs differ in " + ", ".join(differ) + " (deltas mix model and evaluation settings)")
     if args.markdown:
-        Path(args.markdown).write_text(f"A: `{a['model']['spec']}`, B: `{b['model']['spec']}`\n\n"
+        Path(args.markdown).write_text(f"A: `{name_a}` (model `{a['model']['spec']}`), "
+                                       f"B: `{name_b}` (model `{b['model']['spec']}`)\n\n"
                                        + markdown_table(header, body))
     heads = [r for r in rows if r["metric"] == rows[0]["metric"] or " vs " in r["metric"]]
     series = {label_a: {}, label_b: {}}  # type: dict[str, dict[str, tuple[float, float, float]]]

@@ -33,6 +33,8 @@ from r1lite.metrics import DEFAULT_ALPHA, default_ks, per_problem_scores, summar
 SCHEMA_VERSION = 1
 DEFAULT_BENCHMARKS = "gsm8k,math500,aime24,amc23,minerva_math"
 CUSTOM_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+CUSTOM_EVAL_MODE = "strict"  # the headline mode of data files: the same as the built-in tasks'
+EVAL_MODES = ("strict", "lenient")
 
 
 class EvalError(ValueError):
@@ -114,7 +116,8 @@ def load_custom(path: str, limit: int | None, question_key: str, answer_key: str
         golds.append(gold)
     if not questions:
         raise EvalError(f"benchmark file {p} has no records")
-    return Benchmark(p.stem, questions, golds, str(p.resolve()), "custom", "lenient")
+    # strict like every built-in task: r1lite's templates ask for <answer> tags whatever the data
+    return Benchmark(p.stem, questions, golds, str(p.resolve()), "custom", CUSTOM_EVAL_MODE)
 
 
 def render_prompts(questions: Sequence[str], template: str | None, tokenizer: Any) -> tuple[list[str], str]:
@@ -333,8 +336,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.6, help="0 = greedy (needs --n 1) (default: 0.6)")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling (default: 0.95)")
     p.add_argument("--max-tokens", type=int, default=1024, help="max new tokens per completion (default: 1024)")
-    p.add_argument("--template", default=None, help="chat | r1zero | path to a template file "
-                   "(default: chat when the tokenizer has a chat template, else r1zero)")
+    p.add_argument("--template", default=None, help="chat | r1zero | path to a template file (default: the "
+                   "template a training checkpoint was trained with, read from its r1lite_config.yaml; else chat "
+                   "when the tokenizer has a chat template, else r1zero)")
+    p.add_argument("--eval-mode", choices=EVAL_MODES, default=None,
+                   help="headline extraction mode (both are always reported); default: the task's, strict for "
+                   "every built-in task and for data files (the templates ask for <answer> tags); lenient for "
+                   "answers in \\boxed{} or plain text")
+    p.add_argument("--label", default=None, help="name of this run in tables and `eval compare` (default: the "
+                   "model, with its run folder for a checkpoint, e.g. arithmetic-cpu/final)")
     p.add_argument("--limit", type=int, default=None, help="first N problems of each benchmark")
     p.add_argument("--output-dir", default=None, help="run directory (default: runs/eval/<model>-<settings hash>)")
     p.add_argument("--question-key", default="question", help="question field of custom .jsonl benchmarks")
@@ -394,10 +404,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 
     args.threads = apply_threads(args.threads)
     benches = [load_benchmark(b, args.split, args.limit, args.question_key, args.answer_key) for b in names]
+    for b in benches:
+        b.eval_mode = args.eval_mode or b.eval_mode
     from r1lite.models import load_tokenizer, resolve_model
 
     resolved = resolve_model(args.model)
     tokenizer = load_tokenizer(args.model)
+    args.template = training_template(args, resolved)
     prompts = {}
     template_name = "auto"
     for b in benches:
@@ -416,7 +429,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     device = getattr(backend._backend, "device", None) or "none (all samples resumed)"
     results = {
         "schema_version": SCHEMA_VERSION, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": ["r1lite", "eval", *argv], "output_dir": str(out),
+        "command": ["r1lite", "eval", *argv], "output_dir": str(out), "label": args.label or default_label(args.model),
         "model": {"spec": args.model, "resolved": resolved, "fingerprint": model_fp},
         "backend": backend_name, "device": str(device), "run_key": key,
         "sampling": {"n": args.n, "temperature": args.temperature, "top_p": args.top_p,
@@ -429,6 +442,33 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     _write_json(out / "results.json", results)
     _report(results, out)
     return 0
+
+
+def training_template(args: argparse.Namespace, resolved: str) -> str | None:
+    """``--template`` if given, else the template a training checkpoint carries (``r1lite_config.yaml``), said in
+    one line: evaluating a model with another prompt than it learned on measures the prompt, not the model."""
+    from r1lite.run_config import CHECKPOINT_CONFIG, checkpoint_template
+
+    if args.template is not None:
+        return args.template
+    for where in (args.model, resolved):
+        template = checkpoint_template(where)
+        if template:
+            shown = Path(template).name if Path(template).is_file() else template
+            print(f"r1lite eval: using the template {args.model} was trained with ({shown}, from its "
+                  f"{CHECKPOINT_CONFIG}); pass --template to override", file=sys.stderr)
+            return template
+    return None
+
+
+def default_label(model: str) -> str:
+    """A run's name in tables: the model spec; a checkpoint folder with its run folder (``run/final``), so two
+    runs of one model do not both read ``final``."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        parts = path.resolve().parts
+        return "/".join(parts[-2:]) if len(parts) >= 2 else str(path)
+    return model
 
 
 def _backend_name(args: argparse.Namespace) -> str:
@@ -450,10 +490,10 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _report(results: dict[str, Any], out: Path) -> None:
-    from r1lite.eval_report import print_table, results_chart, results_markdown, results_rows
+    from r1lite.eval_report import print_table, results_chart, results_markdown, results_rows, run_label
 
     header, rows = results_rows(results)
-    print_table(header, rows, f"r1lite eval: {results['model']['spec']} (accuracy %, 95% CI; * = eval mode)")
+    print_table(header, rows, f"r1lite eval: {run_label(results)} (accuracy %, 95% CI; * = eval mode)")
     (out / "results.md").write_text(results_markdown(results), encoding="utf-8")
     results_chart(results, out / "results.png")
     print(f"results: {out / 'results.json'}  samples: {out / 'samples.jsonl'}  table: {out / 'results.md'}")

@@ -319,6 +319,8 @@ class VLLMBackend:
                  description: str = "generating") -> list[list[Completion]]:
         from vllm import SamplingParams
 
+        from r1lite.vllm_engine import prime_prefix_cache
+
         check_sampling(n, temperature, top_p, max_new_tokens)
         params = [SamplingParams(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
                                  max_tokens=max_new_tokens, seed=prompt_seed(seed, p),
@@ -327,6 +329,7 @@ class VLLMBackend:
         # Tokenize here, exactly as the transformers path does, so both see the same ids.
         inputs = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=wants_special_tokens(p, self.tokenizer))
                    .input_ids} for p in prompts]
+        prime_prefix_cache(self.llm, [i["prompt_token_ids"] for i in inputs])
         outputs = self.llm.generate(inputs, params, use_tqdm=progress)
         results = []
         for i, out in enumerate(outputs):

@@ -116,15 +116,20 @@ def _check_fields(data: dict[str, Any], where: str, known: set[str]) -> None:
 
 
 def config_class(algo: str) -> type[R1Config]:
-    """R1Config for GRPO; PPO brings its own subclass (``r1lite.ppo.PPOConfig``) with the critic's fields."""
-    if algo == "grpo":
+    """R1Config, or for an estimator with a critic (ppo) ``r1lite.ppo.PPOConfig`` with the critic's fields."""
+    from r1lite.algos import needs_of
+    from r1lite.registry import RegistryError
+
+    try:
+        needs = needs_of(algo)
+    except RegistryError as exc:
+        raise ConfigError(f"algo: {exc}") from exc
+    if not needs.critic:
         return R1Config
-    if algo == "ppo":
-        try:
-            return importlib.import_module("r1lite.ppo").PPOConfig
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"algo=ppo needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
-    raise ConfigError(f"algo={algo!r} is not valid; choose grpo or ppo")
+    try:
+        return importlib.import_module("r1lite.ppo").PPOConfig
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"algo={algo} needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
 
 
 def _algo_from(argv: list[str], data: dict[str, Any]) -> str:
@@ -295,7 +300,8 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     trainer_cls = _trainer_class(cfg.algo)
     metrics = MetricsJsonl(cfg.output_dir)
     names = list(run.rules)
-    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every, label=cfg.algo.upper())]
+    callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every,
+                                           label=_algo_label(cfg.algo))]
     built: dict[str, Any] = {}
     if cfg.heldout_n and run.heldout_rows:
         def evaluate(model: Any) -> tuple[dict, list]:  # the trainer's sampler: vLLM with current weights
@@ -318,11 +324,20 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
 
 
 def _trainer_class(algo: str) -> type:
-    if algo == "ppo":
+    """The actor-critic trainer for estimators that need a critic (ppo), else R1Trainer."""
+    from r1lite.algos import needs_of
+
+    if needs_of(algo).critic:
         return importlib.import_module("r1lite.ppo").PPOTrainer
     from r1lite.trainer import R1Trainer
 
     return R1Trainer
+
+
+def _algo_label(algo: str) -> str:
+    from r1lite.algos import estimator_name
+
+    return estimator_name(algo).upper()
 
 
 def _peft_config(cfg: R1Config) -> Any:
@@ -337,7 +352,10 @@ def _peft_config(cfg: R1Config) -> Any:
 
 
 def save_final(trainer: Any, out_dir: Path) -> Path:
-    """A plain HF directory (LoRA merged) that transformers and vLLM load."""
+    """A plain HF directory (LoRA merged) that transformers and vLLM load, with the training config
+    (``r1lite_config.yaml``: template, task, stop strings; ``r1lite eval`` reads it) and the model card."""
+    from r1lite.run_config import write_checkpoint_config
+
     model = trainer.accelerator.unwrap_model(trainer.model)
     if hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
@@ -345,52 +363,71 @@ def save_final(trainer: Any, out_dir: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     trainer.processing_class.save_pretrained(tmp)
+    write_checkpoint_config(trainer.args, tmp, trainer.processing_class)
+    card = Path(trainer.args.output_dir) / "README.md"
+    if card.is_file():
+        shutil.copyfile(card, tmp / "README.md")
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return out_dir
 
 
 def save_config(cfg: R1Config, flags: RunFlags) -> None:
+    """``config.yaml`` (every field, resolved) in the run directory, and the non-default fields printed as one
+    line, so a log shows what this run changed without reading the YAML."""
     import yaml
+
+    from r1lite.run_config import compact_config, config_dict
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    data = json.loads(json.dumps(cfg.to_dict(), default=str))
+    data = config_dict(cfg)
     data["_run"] = {"config": flags.config, "preset": flags.preset, "resume": flags.resume}
     (out / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=True))
+    print(f"r1lite train: config (non-default fields; all in {out / 'config.yaml'}): {compact_config(cfg)}",
+          file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------
 # dry run
 # ---------------------------------------------------------------------------------------------------
 def dry_run(run: Run) -> int:
-    """Load everything, generate and score one generation batch, print one sample per rule outcome, exit."""
+    """Load everything, sample and score one step's completions, print one sample per rule outcome, whether the
+    batch carries a learning signal (the no-signal guard) and the time a step and a held-out pass will take."""
     from rich.console import Console
     from rich.table import Table
 
     from r1lite.generation import make_backend
-    from r1lite.sampling import generate_texts, score_completions
+    from r1lite.learning_signal import check_groups, no_signal_line, rule_roles
+    from r1lite.sampling import prompt_texts, score_completions
     from r1lite.trainer import parse_stop_strings
 
     cfg, console = run.cfg, Console()
     g = cfg.num_generations
     n_prompts = max(1, min(cfg.generation_batch_size // g, len(run.train_dataset)))
-    rows = [dict(run.train_dataset[i]) for i in range(n_prompts) for _ in range(g)]
+    problems = [dict(run.train_dataset[i]) for i in range(n_prompts)]
+    rows = [p for p in problems for _ in range(g)]
     backend = make_backend(cfg.sampler, run.model_path, batch_size=len(rows), threads=cfg.threads, seed=cfg.seed)
-    completions = generate_texts(backend, [r["prompt"] for r in rows], max_new_tokens=cfg.max_completion_length,
-                                 temperature=cfg.temperature, seed=cfg.seed,
-                                 stop=parse_stop_strings(cfg.stop_strings))
+    texts = prompt_texts([p["prompt"] for p in problems], run.tokenizer)
+    t0 = time.perf_counter()
+    # n=g per prompt (not g copies of it): a per-prompt seed would make copies identical on vLLM
+    sampled = backend.generate(texts, n=g, temperature=cfg.temperature, top_p=cfg.top_p,
+                               max_new_tokens=cfg.max_completion_length, seed=cfg.seed,
+                               stop=tuple(parse_stop_strings(cfg.stop_strings)), progress=False)
+    gen_s = time.perf_counter() - t0
+    flat = [c for group in sampled for c in group]
+    completions = [c.text for c in flat]
+    t0 = time.perf_counter()
     scores = score_completions(run.rules, completions, rows)
+    score_s = time.perf_counter() - t0
     totals = [sum(w * (scores[n][i] or 0.0) for n, w in zip(run.rules, run.weights, strict=True))
               for i in range(len(rows))]
-    zero = sum(len({round(t, 6) for t in totals[k:k + g]}) == 1 for k in range(0, len(rows), g)) / n_prompts
+    check = check_groups(totals, scores, g, truncated=sum(c.truncated for c in flat) / len(flat))
     console.rule(f"dry run: task {cfg.task}, model {cfg.model}, preset {cfg.preset}")
     console.print(f"train problems: {len(run.train_dataset)}, held-out problems: {len(run.heldout_rows)}, "
                   f"rules: {dict(zip(run.rules, run.weights, strict=True))}")
     console.print("[bold]prompt[/bold] (as the model sees it):")
-    from r1lite.sampling import prompt_texts
-
-    console.print(prompt_texts([rows[0]["prompt"]], run.tokenizer)[0], markup=False)
+    console.print(texts[0], markup=False)
     console.print(f"[bold]gold[/bold]: {rows[0].get('answer')}")
     table = Table(title=f"{len(rows)} completions ({n_prompts} prompts x {g})")
     table.add_column("completion (first 120 chars)")
@@ -401,9 +438,92 @@ def dry_run(run: Run) -> int:
         table.add_row(completions[i][:120].replace("\n", " "), *[f"{scores[n][i]}" for n in run.rules],
                       f"{totals[i]:.3f}")
     console.print(table)
-    means = {n: sum(v or 0.0 for v in scores[n]) / len(rows) for n in run.rules}
-    console.print(f"mean reward per rule: {means}; zero-variance groups: {zero:.2f}")
+    console.print(f"mean reward per rule: { {n: round(v, 3) for n, v in check.rule_means.items()} }; "
+                  f"truncated: {check.truncated:.2f}; informative groups: "
+                  f"{round(check.informative * check.groups)} of {check.groups} ({check.informative:.2f}); "
+                  f"zero-variance groups: {1 - check.informative:.2f}")
+    console.print(_time_estimate(run, backend, sampled, texts, gen_s + score_s), markup=False, soft_wrap=True)
+    line = no_signal_line(check, cfg, *rule_roles(list(run.rules), run.accuracy_rule))
+    if line:
+        Console(stderr=True).print(line, style="bold red", markup=False, soft_wrap=True)
     return 0
+
+
+def _time_estimate(run: Run, backend: Any, sampled: list, texts: list[str], rollout_s: float) -> str:
+    """Seconds per step (this rollout, measured, plus one measured forward/backward over its completions) and per
+    held-out pass (one held-out batch, measured, scaled to ``heldout_n``), and the whole run from those."""
+    from r1lite.sampling import STOP_STRINGS, prompt_texts
+    from r1lite.trainer import parse_stop_strings
+
+    cfg = run.cfg
+    try:
+        update_s: float | None = _update_seconds(run, backend, sampled, texts)
+    except (RuntimeError, MemoryError):  # e.g. no room beside the vLLM engine on the GPU: estimate without it
+        update_s = None
+    step_s = rollout_s + (update_s or 0.0)
+    heldout_s, passes, heldout_note = 0.0, 0, ""
+    if run.heldout_rows:
+        k = max(1, min(cfg.heldout_batch_size, len(run.heldout_rows)))
+        prompts = prompt_texts([r["prompt"] for r in run.heldout_rows[:k]], run.tokenizer)
+        t0 = time.perf_counter()
+        backend.generate(prompts, n=1, temperature=cfg.heldout_temperature, top_p=1.0,
+                         max_new_tokens=cfg.heldout_tokens, seed=cfg.seed, progress=False,
+                         stop=tuple(parse_stop_strings(cfg.stop_strings) or STOP_STRINGS))
+        heldout_s = (time.perf_counter() - t0) * len(run.heldout_rows) / k
+        every = cfg.heldout_every
+        passes = 2 + ((cfg.max_steps - 1) // every if every and cfg.max_steps > 0 else 0)
+        heldout_note = f", ~{_duration(heldout_s)} per held-out pass ({len(run.heldout_rows)} problems, {k} measured)"
+    total = ""
+    if cfg.max_steps and cfg.max_steps > 0:
+        total = f"; {cfg.max_steps} steps + {passes} held-out passes: ~{_duration(step_s * cfg.max_steps + heldout_s * passes)}"
+    update = f"update {update_s:.1f} s" if update_s is not None else "update not measured (no memory for it)"
+    return (f"estimated time: ~{step_s:.1f} s/step (rollout {rollout_s:.1f} s + {update}, measured on this batch; "
+            f"completion lengths change as the model learns){heldout_note}{total}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _update_seconds(run: Run, backend: Any, sampled: list, texts: list[str]) -> float:
+    """One forward + backward of the policy over the sampled completions, in training-size micro-batches:
+    what a step's update costs (a vLLM backend holds no torch model, so the policy loads once here)."""
+    import torch
+
+    from r1lite.models import load_model
+
+    cfg = run.cfg
+    model = getattr(backend, "model", None)
+    loaded = model is None
+    if loaded:
+        model = load_model(run.model_path, device=None if cfg.use_cpu else "cuda")
+    tok = run.tokenizer
+    seqs = [(tok(p, add_special_tokens=False).input_ids, tok(c.text, add_special_tokens=False).input_ids)
+            for p, group in zip(texts, sampled, strict=True) for c in group]
+    device = next(model.parameters()).device
+    size = max(1, int(cfg.per_device_train_batch_size))
+    was_training = model.training
+    model.train()
+    t0 = time.perf_counter()
+    try:
+        for k in range(0, len(seqs), size):
+            batch = [p + c for p, c in seqs[k:k + size]]
+            keep = max(len(c) for _, c in seqs[k:k + size]) + 1  # TRL computes logits for completions only
+            width = max(len(s) for s in batch)
+            ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for r, s in enumerate(batch):  # left padding, as TRL lays prompts out
+                ids[r, width - len(s):] = torch.tensor(s)
+                mask[r, width - len(s):] = 1
+            out = model(input_ids=ids.to(device), attention_mask=mask.to(device), logits_to_keep=keep)
+            torch.logsumexp(out.logits.float(), dim=-1).mean().backward()
+    finally:
+        model.zero_grad(set_to_none=True)
+        model.train(was_training)
+    seconds = time.perf_counter() - t0
+    if loaded:
+        del model
+    return seconds
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -413,6 +533,14 @@ def _last_checkpoint(output_dir: str) -> str | None:
     from transformers.trainer_utils import get_last_checkpoint
 
     return get_last_checkpoint(output_dir) if os.path.isdir(output_dir) else None
+
+
+def _checkpoint_step(checkpoint: str) -> int | str:
+    """The step a checkpoint holds, from its trainer_state.json (a folder can be renamed; the state cannot)."""
+    try:
+        return int(json.loads((Path(checkpoint) / "trainer_state.json").read_text())["global_step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "?"
 
 
 def _quiet() -> None:
@@ -456,6 +584,9 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
         if resume is None:
             print(f"r1lite train: --resume: no complete checkpoint in {cfg.output_dir}; starting from scratch",
                   file=sys.stderr)
+        else:
+            print(f"r1lite train: --resume: continuing from {resume} (step {_checkpoint_step(resume)} of "
+                  f"{cfg.max_steps})", file=sys.stderr, flush=True)
     elif not flags.dry_run and _last_checkpoint(cfg.output_dir):
         print(f"r1lite train: {cfg.output_dir} already holds checkpoints: pass --resume to continue that run "
               "or choose another --output_dir", file=sys.stderr)
@@ -469,7 +600,7 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
         return dry_run(run)
     out = Path(cfg.output_dir)
     if resume is None:
-        for name in ("metrics.jsonl", "summary.json", "samples.jsonl"):
+        for name in ("metrics.jsonl", "heldout_metrics.jsonl", "summary.json", "samples.jsonl"):
             (out / name).unlink(missing_ok=True)
     save_config(cfg, flags)
     print(f"r1lite train: task {cfg.task}, model {cfg.model} ({run.model_path}), preset {cfg.preset}, "
@@ -485,20 +616,23 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
 
 
 def write_timing(out: Path, trainer: Any, wall: float) -> None:
-    """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included) and ``time_split``:
+    """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included), ``time_split``:
     seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
-    checkpoints, the engine's start)."""
+    checkpoints, the engine's start), and ``trainer``: TRL's end-of-training numbers (``train_runtime``, ...)."""
+    from r1lite.callbacks import is_step_log, load_run_metrics
     from r1lite.trainer import PHASES
 
     path = out / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {}
     steps = [h for h in trainer.state.log_history if "loss" in h]
     split = {p: round(sum(h.get(f"time/{p}", 0.0) for h in steps), 1) for p in PHASES}
-    metrics = out / "metrics.jsonl"
-    rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.exists() else []
-    split["heldout_eval"] = round(sum(r.get("heldout/seconds", 0.0) for r in rows), 1)
+    _, heldout = load_run_metrics(out)
+    split["heldout_eval"] = round(sum(r.get("seconds", 0.0) for r in heldout), 1)
     split["other"] = round(wall - sum(split.values()), 1)
+    final = next((h for h in reversed(trainer.state.log_history) if "train_runtime" in h and not is_step_log(h)), {})
     summary.update(wall_seconds=round(wall, 1), time_split=split)
+    if final:
+        summary["trainer"] = {k: v for k, v in final.items() if k != "step"}
     path.write_text(json.dumps(summary, indent=2) + "\n")
 
 

@@ -4,14 +4,13 @@ TRL's loop is used as is; r1lite only hooks into it at documented points.
 
 Extension points (the PPO trainer, ``r1lite.ppo``, builds on the same ones):
 
-* ``_generate_and_score_completions(inputs)``: TRL generates, scores (``_calculate_rewards``) and computes
-  group-relative advantages; r1lite then calls :meth:`R1Trainer._postprocess_rollout` on the result
-  (dynamic sampling + refill). A subclass that computes its own advantages (per-token, shape (B, T)) overrides
-  ``_generate_and_score_completions``, calls ``GRPOTrainer._generate_and_score_completions`` (or
-  ``super()``) and replaces ``batch["advantages"]``; it sets ``supports_dynamic_sampling = False`` when
-  zero-variance groups still carry signal for it (PPO: value baseline, group size 1).
-* ``_compute_loss(model, inputs)``: TRL's clipped surrogate accepts advantages of shape (B,) or (B, T); a
-  subclass adds its own terms (e.g. a value loss) around ``super()._compute_loss``.
+* ``_generate_and_score_completions(inputs)``: TRL generates and scores (``_calculate_rewards``); r1lite
+  then replaces TRL's group advantages with the ``--algo`` estimator's (:meth:`R1Trainer._compute_advantages`,
+  :mod:`r1lite.algos`) and calls :meth:`R1Trainer._postprocess_rollout` (dynamic sampling + refill). An
+  actor-critic subclass overrides :meth:`R1Trainer._estimate` to supply values and train its critic; it sets
+  ``supports_dynamic_sampling = False`` when zero-advantage rows still carry signal for it.
+* ``_compute_loss(model, inputs)``: TRL's clipped surrogate accepts advantages of shape (B,) or (B, T) (it
+  unsqueezes (B,)); r1lite zeroes the loss's KL term for estimators that put the KL in the reward.
 * ``self.last_rewards_per_func``: the (global, gathered) (N, num_rules) reward matrix of the latest rollout,
   in rule order ``self.reward_func_names``; ``self.log_metric(name, value)`` adds a per-step metric.
 
@@ -53,6 +52,11 @@ class R1Trainer(GRPOTrainer):
         self._refill_cursor = 0
         self._refill_order: list[int] | None = None
         self._loss_inputs: dict[str, Any] | None = None
+        from r1lite.algos import estimator_name, get_estimator
+
+        self.algo = str(getattr(self.args, "algo", "grpo") or "grpo")
+        self.estimator = get_estimator(self.algo)
+        self.algo_name = estimator_name(self.algo)
 
     # ------------------------------------------------------------------------------------------------
     # small helpers
@@ -114,14 +118,33 @@ class R1Trainer(GRPOTrainer):
 
     def _get_per_token_logps_and_entropies(self, *args: Any, **kwargs: Any):
         if torch.is_grad_enabled():  # the update's forward: timed by training_step
-            out = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            out = self._logps_shared_or_trl(*args, **kwargs)
             inputs = self._loss_inputs
             if inputs is not None and "importance_sampling_ratio" not in inputs \
                     and inputs.get("sampling_per_token_logps") is not None:
                 inputs["importance_sampling_ratio"] = self._importance_ratio(out[0].detach(), inputs)
             return out
         with self._timed("logprobs"):
-            return super()._get_per_token_logps_and_entropies(*args, **kwargs)
+            return self._logps_shared_or_trl(*args, **kwargs)
+
+    def _logps_shared_or_trl(self, model, input_ids, attention_mask, logits_to_keep, *args: Any, **kwargs: Any):
+        """TRL's log-prob pass, with each distinct prompt run once per batch where that is exact
+        (:mod:`r1lite.prefix_sharing`)."""
+        from r1lite.prefix_sharing import can_share, shared_prefix_logps
+
+        if args or not can_share(self, model, input_ids, logits_to_keep, kwargs):
+            return super()._get_per_token_logps_and_entropies(model, input_ids, attention_mask, logits_to_keep,
+                                                              *args, **kwargs)
+        rows = kwargs.get("batch_size") or input_ids.size(0)
+        logps, entropies = [], []
+        for start in range(0, input_ids.size(0), rows):  # TRL's chunking, kept for its memory bound
+            chunk = slice(start, start + rows)
+            with self.accelerator.autocast():
+                lp, ent = shared_prefix_logps(model, input_ids[chunk], attention_mask[chunk], logits_to_keep,
+                                              compute_entropy=bool(kwargs.get("compute_entropy")))
+            logps.append(lp)
+            entropies.append(ent)
+        return torch.cat(logps), (torch.cat(entropies) if kwargs.get("compute_entropy") else None), None
 
     # ------------------------------------------------------------------------------------------------
     # vLLM importance sampling from the update's own forward (no separate no-grad log-prob pass)
@@ -139,10 +162,14 @@ class R1Trainer(GRPOTrainer):
     def _compute_loss(self, model, inputs):
         self._loss_inputs = inputs if self.fused_importance_sampling and self.vllm_importance_sampling_correction \
             else None
+        beta = self.beta
+        if self.estimator.needs.reference:  # the KL already sits in the rewards: not counted twice
+            self.beta = 0.0
         try:
             return super()._compute_loss(model, inputs)
         finally:
             self._loss_inputs = None
+            self.beta = beta
 
     def _importance_ratio(self, logps: torch.Tensor, inputs: dict[str, Any]) -> torch.Tensor:
         """TRL's vLLM importance-sampling ratio (same modes, clipping and metrics), from ``logps``."""
@@ -232,11 +259,125 @@ class R1Trainer(GRPOTrainer):
     # rollout: TRL's generation + scoring, then dynamic sampling
     # ------------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-        """TRL's rollout (generate, score, group advantages), then :meth:`_postprocess_rollout`."""
+        """TRL's rollout (generate, score), the estimator's advantages, then :meth:`_postprocess_rollout`."""
         self._prefetch_golds(inputs)
+        return self._postprocess_rollout(self._rollout_batch(inputs), inputs)
+
+    def _rollout_batch(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         with self._no_old_logprob_pass():
-            batch = super()._generate_and_score_completions(inputs)
-        return self._postprocess_rollout(batch, inputs)
+            batch = GRPOTrainer._generate_and_score_completions(self, inputs)
+        return self._compute_advantages(batch)
+
+    # ------------------------------------------------------------------------------------------------
+    # advantages: the --algo estimator (r1lite.algos) instead of TRL's inline group normalisation
+    # ------------------------------------------------------------------------------------------------
+    def _compute_advantages(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """Replace ``batch["advantages"]`` with the estimator's, computed on the whole (gathered) batch.
+
+        TRL 1.16 computes GRPO's advantages inline in ``_generate_and_score_completions`` (no method to
+        override), so this runs right after it, from the rewards TRL just gathered (``last_rewards_per_func``,
+        weighted exactly as TRL does): ``grpo`` reproduces TRL's numbers bit for bit. Per-token estimators
+        return (N, T); this process keeps its own rows (and columns).
+        """
+        rollout = self._make_rollout(batch)
+        est = self._estimate(rollout, batch)
+        batch["advantages"] = self._local_rows(est.advantages, batch)
+        if self.estimator.needs.reference:
+            batch.pop("ref_per_token_logps", None)  # the loss no longer reads it (KL in the rewards)
+        self._replace_logged_advantages(est.advantages, rollout)
+        if self.model.training:
+            self._log_estimate(est, rollout)
+        return batch
+
+    def _estimate(self, rollout: Any, batch: dict[str, Any]) -> Any:
+        """The estimator on the rollout (an actor-critic subclass adds values and trains its critic here)."""
+        from r1lite.algos import run_estimator
+
+        if self.estimator.needs.critic:
+            raise RuntimeError(f"algo {self.algo!r} needs a critic: train it with r1lite.ppo.PPOTrainer "
+                               "(r1lite train --algo picks it)")
+        return run_estimator(self.estimator, rollout, self.algo_name)
+
+    def _make_rollout(self, batch: dict[str, Any], values: torch.Tensor | None = None) -> Any:
+        """The estimator's input, every process's rows: rewards weighted as TRL weights them, group ids in TRL's
+        layout, masks / log-probs / values gathered (padded to one width)."""
+        from r1lite.algos import Rollout
+
+        per_func = self.last_rewards_per_func
+        if per_func is None:
+            raise RuntimeError("no rewards recorded for this rollout (R1Trainer._calculate_rewards was bypassed)")
+        device = per_func.device
+        rewards = (per_func * self.reward_weights.to(device).unsqueeze(0)).nansum(dim=1)
+        rewards[torch.isnan(per_func).all(dim=1)] = torch.nan  # unscorable: no rule applied
+        g = self.num_generations if self.model.training else self.num_generations_eval
+        group_ids = torch.arange(rewards.shape[0] // g, device=device).repeat_interleave(g)
+        mask = batch["completion_mask"]
+        if batch.get("tool_mask") is not None:
+            mask = mask * batch["tool_mask"]
+        logps = ref = None
+        if self.estimator.needs.reference and batch.get("ref_per_token_logps") is not None:
+            ref = self._gather_tokens(batch["ref_per_token_logps"].float())
+            logps = self._gather_tokens(self._policy_logps(batch).float())
+        config = dict(vars(self.args))
+        config.update(beta=self.beta, scale_rewards=self.scale_rewards,
+                      multi_objective_aggregation=self.multi_objective_aggregation, num_generations=g)
+        return Rollout(rewards=rewards, group_ids=group_ids, mask=self._gather_tokens(mask),
+                       values=None if values is None else self._gather_tokens(values.float()), logps=logps,
+                       ref_logps=ref, rewards_per_func=per_func, reward_weights=self.reward_weights.to(device),
+                       config=config)
+
+    def _gather_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T) per process -> (N, T_max) over all processes (right-padded with 0)."""
+        if self.accelerator.num_processes == 1:
+            return x
+        return self.accelerator.gather(self.accelerator.pad_across_processes(x, dim=1, pad_index=0))
+
+    def _local_rows(self, x: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+        """This process's rows of an (N,) or (N, T_max) tensor, cut to its own completion width."""
+        n, t = batch["completion_mask"].shape
+        start = self.accelerator.process_index * n
+        x = x[start:start + n]
+        return x[:, :t].contiguous() if x.dim() == 2 else x
+
+    def _policy_logps(self, batch: dict[str, Any]) -> torch.Tensor:
+        """Log-probs of the rollout under the current policy (TRL's when it computed them, else one no-grad pass)."""
+        if batch.get("old_per_token_logps") is not None:
+            return batch["old_per_token_logps"]
+        from trl.models.utils import disable_gradient_checkpointing
+
+        ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+        attn = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
+        with torch.no_grad(), disable_gradient_checkpointing(self.model, self.args.gradient_checkpointing_kwargs):
+            logps, _, _ = self._get_per_token_logps_and_entropies(
+                self.model, ids, attn, batch["completion_ids"].shape[1],
+                batch_size=self.args.per_device_train_batch_size)
+        return logps
+
+    def _replace_logged_advantages(self, advantages: torch.Tensor, rollout: Any) -> None:
+        """samples.jsonl shows one advantage per completion: the estimator's (per-token: the row's mean)."""
+        if advantages.dim() == 2:
+            valid = rollout.token_mask()
+            advantages = (advantages * valid).sum(dim=1) / valid.sum(dim=1).clamp(min=1)
+        rows = advantages.detach().float().tolist()
+        logged = self._logs["advantages"]
+        if len(logged) >= len(rows):
+            for i, value in enumerate(rows):
+                logged[len(logged) - len(rows) + i] = value
+
+    def _log_estimate(self, est: Any, rollout: Any) -> float | None:
+        """The estimator's own metrics (``<algo>/<name>``) and, when the KL is in the reward, ``kl`` (per token)
+        and ``<algo>/kl_seq`` (per completion). Returns the sequence KL (None without a reference)."""
+        for name, value in est.metrics.items():
+            self.log_metric(f"{self.algo_name}/{name}", value)
+        if est.kl is None:
+            return None
+        valid = rollout.token_mask()
+        rows = valid.any(dim=1)
+        kl_token = float((est.kl * valid).sum() / valid.sum().clamp(min=1))
+        kl_seq = float((est.kl * valid).sum(dim=1)[rows].mean()) if rows.any() else 0.0
+        self.log_metric("kl", kl_token)  # the metrics table's KL column
+        self.log_metric(f"{self.algo_name}/kl_seq", kl_seq)
+        return kl_seq
 
     @contextmanager
     def _no_old_logprob_pass(self):
@@ -282,8 +423,7 @@ class R1Trainer(GRPOTrainer):
         rounds = 0
         while rounds < self.args.dynamic_sampling_refill and self._global_min(_rows(kept)) < target:
             rounds += 1
-            with self._no_old_logprob_pass():
-                extra = super()._generate_and_score_completions(self._refill_inputs(len(inputs)))
+            extra = self._rollout_batch(self._refill_inputs(len(inputs)))
             extra_keep, _ = self._informative_rows(extra)
             kept = _concat_rows(kept, _select_rows(extra, extra_keep), self._tokenizer.pad_token_id)
         kept = self._fill_to_valid_size(kept, batch, keep, target)
@@ -405,7 +545,8 @@ class R1Trainer(GRPOTrainer):
 
         A crash mid-save leaves only the staging folder (cleared next time); every ``checkpoint-*`` folder
         is complete, so ``--resume`` never picks up a half-written one, and rotation only runs after the
-        new checkpoint exists.
+        new checkpoint exists. Each one carries ``r1lite_config.yaml`` (template, task, stop strings), so
+        ``r1lite eval --model checkpoint-N`` prompts it the way it was trained.
         """
         run_dir = self._get_output_dir(trial)
         staging = os.path.join(run_dir, STAGING_DIR)
@@ -420,8 +561,11 @@ class R1Trainer(GRPOTrainer):
         finally:
             self._staging = False
         if self.args.should_save:
+            from r1lite.run_config import write_checkpoint_config
+
             with open(os.path.join(staging, name, STATE_FILE), "w") as f:
                 json.dump({"refill_cursor": self._refill_cursor, "global_step": self.state.global_step}, f)
+            write_checkpoint_config(self.args, os.path.join(staging, name), self.processing_class)
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
             final = os.path.join(run_dir, name)
@@ -434,6 +578,41 @@ class R1Trainer(GRPOTrainer):
             rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
                                best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
         self.accelerator.wait_for_everyone()
+
+    def create_model_card(self, model_name: str | None = None, dataset_name: str | None = None,
+                          tags: str | list[str] | None = None) -> None:
+        """TRL's card, naming the base model. TRL takes it from the weights' path, which for a local directory
+        (every r1lite alias: a converted GGUF) gives "fine-tuned version of [None]"; r1lite knows the spec."""
+        from r1lite.run_config import base_model_name
+
+        base, hub = base_model_name(getattr(self.args, "model", None))
+        config = getattr(self.accelerator.unwrap_model(self.model), "config", None)
+        original = getattr(config, "_name_or_path", None)
+        if hub and config is not None:
+            config._name_or_path = base  # TRL links a Hub id (and lists it as base_model in the metadata)
+        try:
+            super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        finally:
+            if hub and config is not None:
+                config._name_or_path = original
+        path = os.path.join(self.args.output_dir, "README.md")
+        if self.is_world_process_zero() and os.path.isfile(path):
+            with open(path) as f:
+                card = f.read()
+            card = card.replace("[None](https://huggingface.co/None)", f"`{base}` (a local model)")
+            final = os.path.join(self.args.output_dir, "final")
+            card = card.replace('pipeline("text-generation", model="None"', f'pipeline("text-generation", model="{final}"')
+            with open(path, "w") as f:
+                f.write(card + _card_note(self.args))
+
+    def _issue_warnings_after_load(self, load_result: Any) -> None:
+        """transformers warns ``missing keys ['lm_head.weight']`` when resuming a tied-embedding model (the
+        checkpoint stores the shared tensor once): keys tied to a loaded parameter are not missing, so they
+        are dropped from the warning; anything else still warns."""
+        tied = _tied_to_loaded(self.accelerator.unwrap_model(self.model), list(load_result.missing_keys))
+        if tied and hasattr(load_result, "_replace"):
+            load_result = load_result._replace(missing_keys=[k for k in load_result.missing_keys if k not in tied])
+        super()._issue_warnings_after_load(load_result)
 
     def _load_optimizer_and_scheduler(self, checkpoint):
         super()._load_optimizer_and_scheduler(checkpoint)
@@ -460,6 +639,24 @@ def _r1_vllm_generation(args: Any):
         yield
     finally:
         grpo.VLLMGeneration = original
+
+
+def _tied_to_loaded(model: Any, missing: list[str]) -> set[str]:
+    """Missing keys whose parameter shares its storage with a parameter that was loaded (tied weights)."""
+    if not missing:
+        return set()
+    params = dict(model.named_parameters(remove_duplicate=False))
+    loaded = {p.data_ptr() for name, p in params.items() if name not in missing}
+    return {k for k in missing if k in params and params[k].data_ptr() in loaded}
+
+
+def _card_note(args: Any) -> str:
+    """The r1lite part of the model card: what it was trained on and how to evaluate it as trained."""
+    template = getattr(args, "template", None) or "auto"
+    return (f"\n## r1lite\n\nTrained with r1lite ({str(getattr(args, 'algo', 'grpo')).upper()}) on task "
+            f"`{getattr(args, 'task', None)}` from `{getattr(args, 'model', None)}`, template `{template}`, "
+            f"stop strings `{getattr(args, 'stop_strings', None)}`. `final/` and every `checkpoint-N/` hold this "
+            "config as `r1lite_config.yaml`; `r1lite eval --model <that folder>` prompts with the same template.\n")
 
 
 def parse_stop_strings(value: Any) -> list[str]:

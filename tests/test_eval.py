@@ -180,6 +180,9 @@ def test_custom_jsonl_benchmark(tmp_path: Path, tiny_model_dir: str, monkeypatch
     assert main([*base, "--question-key", "q", "--answer-key", "gold"]) == 0
     bench = json.loads((out / "results.json").read_text())["benchmarks"]["mine"]
     assert bench["metrics"]["strict"]["greedy"]["value"] == pytest.approx(2 / 3)
+    assert bench["eval_mode"] == "strict"  # the same headline mode as the built-in tasks
+    assert main([*base, "--question-key", "q", "--answer-key", "gold", "--eval-mode", "lenient"]) == 0
+    assert json.loads((out / "results.json").read_text())["benchmarks"]["mine"]["eval_mode"] == "lenient"
     assert main(base) == 2  # default keys question/answer are not in the file
     assert "has no key 'question'" in capsys.readouterr().err
 
@@ -217,6 +220,27 @@ def test_compare_flags_real_deltas_only(data_dir: Path, tiny_model_dir: str, tmp
     mean_row = next(r for r in md.read_text().splitlines() if "| strict | mean@2 |" in r)
     assert "+80.0" in mean_row and "| yes | unpaired |" in mean_row  # different problem sets: no pairing
     assert "gsm8k problems (30 vs 20, different data)" in capsys.readouterr().out
+
+
+def test_compare_names_runs_by_label(data_dir: Path, tiny_model_dir: str, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """Two runs of one model must not both read as that model (issue 16)."""
+    a = run_scripted(tmp_path, "first", data_dir, tiny_model_dir, monkeypatch, lambda i, j, g: tagged(g), limit=5)
+    b = run_scripted(tmp_path, "second", data_dir, tiny_model_dir, monkeypatch, lambda i, j, g: tagged("1"), limit=5)
+    assert json.loads(a.read_text())["label"] == evaluate.default_label(tiny_model_dir)
+    capsys.readouterr()
+    md, plot = tmp_path / "cmp.md", tmp_path / "cmp.png"
+    assert main(["compare", str(a), str(b), "--plot", str(plot), "--markdown", str(md)]) == 0
+    head = md.read_text().splitlines()[0]
+    assert "(first)`" in head and "(second)`" in head  # same label: the run folders tell them apart
+    assert main(["compare", f"base={a}", f"rl={b}", "--plot", str(plot), "--markdown", str(md)]) == 0
+    assert md.read_text().startswith("A: `base`") and "B: `rl`" in md.read_text()
+    assert "A: base" in capsys.readouterr().out
+    use_backend(monkeypatch, ScriptedBackend(gsm8k_golds(data_dir, 5), lambda i, j, g: tagged(g)))
+    assert main(["--model", tiny_model_dir, "--benchmarks", "gsm8k", "--limit", "5", "--n", "2", "--label", "mine",
+                 "--output-dir", str(tmp_path / "labelled"), *FAST]) == 0
+    assert json.loads((tmp_path / "labelled" / "results.json").read_text())["label"] == "mine"
+    assert "r1lite eval: mine" in capsys.readouterr().out
 
 
 def test_errors_are_clear(data_dir: Path, tiny_model_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

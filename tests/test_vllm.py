@@ -118,6 +118,30 @@ def test_sampler_backend_uses_the_engine(trained) -> None:
     assert all(c.num_tokens <= 6 and c.finish_reason in ("stop", "eos", "length") for c in out[0])
 
 
+def test_shared_prefixes_are_prefilled_once_and_change_nothing(trained) -> None:
+    """A group's copies of one prompt (and a template's shared head) hit vLLM's prefix cache after priming, and the
+    greedy completions are the ones an unprimed engine gives."""
+    from vllm import SamplingParams
+
+    from r1lite.vllm_engine import prime_prefix_cache
+
+    trainer, _ = trained
+    llm, tok = trainer.vllm_generation.llm, trainer.processing_class
+    block = llm.llm_engine.vllm_config.cache_config.block_size
+    head = "You are a careful assistant. Think step by step, then answer in tags. " * 4
+    prompts = [tok(head + p).input_ids for p in PROMPTS for _ in range(3)]
+    assert len(prompts[0]) > 2 * block  # the shared head spans whole KV blocks
+    params = SamplingParams(max_tokens=5, temperature=0.0)
+    llm.reset_prefix_cache()
+    plain = llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
+    llm.reset_prefix_cache()
+    prime_prefix_cache(llm, prompts)
+    primed = llm.generate([{"prompt_token_ids": p} for p in prompts], params, use_tqdm=False)
+    assert [o.outputs[0].token_ids for o in primed] == [o.outputs[0].token_ids for o in plain]
+    assert all((o.num_cached_tokens or 0) >= block * (len(o.prompt_token_ids) // block - 1) for o in primed)
+    assert sum(o.num_cached_tokens or 0 for o in plain) < sum(o.num_cached_tokens or 0 for o in primed)
+
+
 def test_env_reports_the_sampler_a_run_would_use(capsys: pytest.CaptureFixture[str]) -> None:
     from r1lite.cli import main
 

@@ -1,0 +1,374 @@
+"""Every advantage estimator on one task: held-out accuracy and reward vs step and vs wall time, s/step, peak RSS.
+
+Each (estimator, seed) trains in its own process (``python -m r1lite.recipes.<recipe> --algo NAME``) on the
+recipe's CPU preset with the same model, seed, completions per step (prompts x ``--num_generations``) and
+held-out problems, evaluated every ``--heldout_every`` steps so there is a curve. Peak RSS is that process's
+own (``wait4``). Only the estimator changes (Dr. GRPO also brings its loss normalisation, ``loss_type dr_grpo``).
+
+    python bench/algos.py                                              # all built-ins, seed 42 (hours on 2 cores)
+    python bench/algos.py --estimators grpo,rloo --seeds 42,43 --max_steps 30
+    python bench/algos.py --tiny --max_steps 2 --heldout_n 4 --heldout_every 1 --out outputs/algos_tiny  # smoke
+
+Writes ``OUT/summary.json`` (``OUT`` = ``--out``, default ``results/algos``): one object per estimator with
+``seconds_per_step``, ``peak_rss_gb``, ``heldout_before``, ``heldout_after`` and ``step_to_gain_0_10`` (the
+first step at which held-out accuracy was >= before + 0.10, null if never; on the seed-averaged curve), its
+per-seed runs, a ``summary`` object with the headline numbers and ``meta`` (settings, and the smallest
+accuracy difference the held-out set resolves); ``curves.png`` and ``README.md`` (the table) next to it.
+``--json PATH`` writes the same report there too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BUILTINS = ("reinforce", "rloo", "reinforce_pp", "grpo", "dr_grpo", "ppo")
+GAIN = 0.10
+
+
+# ---------------------------------------------------------------------------------------------------
+# running one (estimator, seed)
+# ---------------------------------------------------------------------------------------------------
+def train_argv(algo: str, seed: int, out: Path, args: argparse.Namespace, model: str | None) -> list[str]:
+    argv = [sys.executable, "-m", f"r1lite.recipes.{args.recipe}", "--preset", "cpu", "--algo", algo,
+            "--seed", str(seed), "--max-steps", str(args.max_steps), "--output_dir", str(out),
+            "--num_generations", str(args.num_generations), "--per_device_train_batch_size", str(args.completions),
+            "--gradient_accumulation_steps", "1", "--heldout_n", str(args.heldout_n),
+            "--heldout_every", str(args.heldout_every), "--threads", str(args.threads),
+            "--save_strategy", "no", "--table_every", "0", "--report_to", "none"]
+    if model:
+        argv += ["--model", model]
+    for item in args.set:
+        key, _, value = item.partition("=")
+        argv += [f"--{key.lstrip('-')}", value]
+    return argv
+
+
+def run_one(algo: str, seed: int, args: argparse.Namespace, model: str | None, work: Path) -> dict[str, Any]:
+    """Train in a child process; its own peak RSS comes from ``wait4`` (children run one at a time)."""
+    import shutil
+
+    out = work / safe_name(algo) / f"seed{seed}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    argv = train_argv(algo, seed, out, args, model)
+    print(f"=== {algo} seed {seed}: {args.max_steps} steps, log {out / 'train.log'}", flush=True)
+    start = time.perf_counter()
+    with (out / "train.log").open("w") as log:
+        proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        tail = (out / "train.log").read_text()[-2000:]
+        sys.exit(f"{algo} seed {seed} failed (exit {proc.returncode}); last lines of {out / 'train.log'}:\n{tail}")
+    result = read_run(out)
+    result.update(seed=seed, peak_rss_gb=usage.ru_maxrss / 1024 ** 2, wall_s=time.perf_counter() - start,
+                  argv=argv[1:])
+    return result
+
+
+def safe_name(algo: str) -> str:
+    return algo.rsplit(":", 1)[-1] if ":" in algo else algo
+
+
+# ---------------------------------------------------------------------------------------------------
+# reading a run folder (metrics.jsonl + summary.json)
+# ---------------------------------------------------------------------------------------------------
+def read_run(out: Path) -> dict[str, Any]:
+    """Curves and headline numbers of one run folder.
+
+    Wall time is training time: seconds since the "before" held-out evaluation ended, without the held-out
+    evaluations in between (they cost the same for every estimator and are not part of learning).
+    """
+    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    records.sort(key=lambda r: r.get("time", 0.0))
+    train = [r for r in records if "loss" in r]
+    evals = [r for r in records if "heldout/accuracy" in r]
+    before_eval = evals[0] if evals and evals[0].get("step", 0) == 0 else None
+    if before_eval is not None:
+        t0 = before_eval["time"]
+    else:
+        t0 = (train[0]["time"] - train[0].get("step_time", 0.0)) if train else 0.0
+    eval_cost, reward_curve, heldout_curve = 0.0, [], []
+    for r in records:
+        if r is before_eval:
+            continue
+        if "heldout/accuracy" in r:
+            eval_cost += float(r.get("heldout/seconds", 0.0))
+            heldout_curve.append([r["step"], r["heldout/accuracy"], round(r["time"] - t0 - eval_cost, 2)])
+        elif "reward" in r:
+            reward_curve.append([r["step"], r["reward"], round(r["time"] - t0 - eval_cost, 2)])
+    summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
+    before = summary.get("before", {}).get("accuracy")
+    after = summary.get("after", {}).get("accuracy")
+    if before is not None:
+        heldout_curve.insert(0, [0, before, 0.0])
+    times = [r["step_time"] for r in train if isinstance(r.get("step_time"), (int, float))]
+    return {"steps": len(train), "seconds_per_step": statistics.median(times) if times else None,
+            "heldout_before": before, "heldout_after": after, "heldout_n": summary.get("after", {}).get("n"),
+            "step_to_gain_0_10": step_to_gain(heldout_curve, before),
+            "reward_curve": reward_curve, "heldout_curve": heldout_curve}
+
+
+def step_to_gain(curve: list[list[float]], before: float | None, gain: float = GAIN) -> int | None:
+    """First step whose held-out accuracy is >= before + gain (None if never)."""
+    if before is None:
+        return None
+    for step, acc, *_ in curve:
+        if acc is not None and acc >= before + gain - 1e-9:
+            return int(step)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# aggregating seeds
+# ---------------------------------------------------------------------------------------------------
+def mean_curve(curves: list[list[list[float]]]) -> list[list[float]]:
+    """Average [step, value, wall] over seeds at the steps every seed has."""
+    if not curves:
+        return []
+    by_step = [{int(p[0]): p for p in c} for c in curves]
+    steps = sorted(set.intersection(*(set(d) for d in by_step)))
+    return [[s, statistics.fmean(d[s][1] for d in by_step), round(statistics.fmean(d[s][2] for d in by_step), 2)]
+            for s in steps]
+
+
+def _mean(xs: list[Any]) -> float | None:
+    nums = [x for x in xs if isinstance(x, (int, float))]
+    return statistics.fmean(nums) if nums else None
+
+
+def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One estimator's figures over its seeds (curves averaged at common steps)."""
+    before = _mean([r["heldout_before"] for r in runs])
+    heldout = mean_curve([r["heldout_curve"] for r in runs])
+    after = _mean([r["heldout_after"] for r in runs])
+    return {
+        "seconds_per_step": _mean([r["seconds_per_step"] for r in runs]),
+        "peak_rss_gb": max((r["peak_rss_gb"] for r in runs if r.get("peak_rss_gb") is not None), default=None),
+        "heldout_before": before,
+        "heldout_after": after,
+        "heldout_gain": after - before if after is not None and before is not None else None,
+        "step_to_gain_0_10": step_to_gain(heldout, before),
+        "step_to_gain_0_10_per_seed": [r["step_to_gain_0_10"] for r in runs],
+        "heldout_after_per_seed": [r["heldout_after"] for r in runs],
+        "n_seeds": len(runs),
+        "heldout_curve": heldout,
+        "reward_curve": mean_curve([r["reward_curve"] for r in runs]),
+    }
+
+
+HEADLINE = ("seconds_per_step", "peak_rss_gb", "heldout_before", "heldout_after", "step_to_gain_0_10")
+
+
+def resolution(n: int | None, p: float | None) -> float | None:
+    """Half-width of a 95% interval for the difference of two accuracies measured on n problems each
+    (normal approximation at accuracy p): differences smaller than this are not resolved."""
+    if not n or p is None:
+        return None
+    p = min(max(p, 0.05), 0.95)
+    return 1.96 * math.sqrt(2 * p * (1 - p) / n)
+
+
+def build_report(runs: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) -> dict[str, Any]:
+    per_est = {name: aggregate(rs) for name, rs in runs.items()}
+    accs = [v["heldout_after"] for v in per_est.values() if v["heldout_after"] is not None]
+    n = next((r["heldout_n"] for rs in runs.values() for r in rs if r.get("heldout_n")), None)
+    seeds = max((len(rs) for rs in runs.values()), default=1)
+    meta = {**meta, "heldout_n": n,
+            "resolvable_accuracy_difference_95": resolution(n * seeds if n else None, _mean(accs))}
+    report: dict[str, Any] = {name: {**fig, "seeds": runs[name]} for name, fig in per_est.items()}
+    report["summary"] = {name: {k: fig[k] for k in HEADLINE} for name, fig in per_est.items()}
+    report["summary"]["resolvable_accuracy_difference_95"] = meta["resolvable_accuracy_difference_95"]
+    report["meta"] = meta
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------
+# table, README, plot
+# ---------------------------------------------------------------------------------------------------
+HEADERS = ["--algo", "s/step (median)", "peak RSS GB", "held-out acc before -> after", "step to +0.10", "seeds"]
+
+
+def fmt(x: Any, spec: str = "{:.2f}") -> str:
+    return spec.format(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else "-"
+
+
+def table_rows(report: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, s in report["summary"].items():
+        if not isinstance(s, dict):
+            continue
+        step = s["step_to_gain_0_10"]
+        rows.append([name, fmt(s["seconds_per_step"], "{:.1f}"), fmt(s["peak_rss_gb"]),
+                     f"{fmt(s['heldout_before'])} -> {fmt(s['heldout_after'])}",
+                     "never" if step is None else str(step), str(report[name]["n_seeds"])])
+    return rows
+
+
+def write_readme(path: Path, report: dict[str, Any]) -> None:
+    meta = report["meta"]
+    res = meta.get("resolvable_accuracy_difference_95")
+    lines = ["# Advantage estimators side by side", "",
+             f"Recipe `{meta['recipe']}` (CPU preset), model `{meta['model']}`, seeds {meta['seeds']}, "
+             f"{meta['completions']} completions per step ({meta['completions'] // meta['num_generations']} prompts "
+             f"x {meta['num_generations']}), {meta['max_steps']} steps, held-out n = {meta['heldout_n']} "
+             f"(every {meta['heldout_every']} steps), {meta['threads']} torch thread(s). Generated by "
+             f"`{meta['command']}` on {meta['date']}.", "",
+             "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
+    lines += ["", f"Differences in held-out accuracy below {fmt(res)} are within the noise of the held-out set "
+              "(95% interval of a difference of two accuracies at this n).", "", "![curves](curves.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def plot(report: dict[str, Any], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [k for k, v in report["summary"].items() if isinstance(v, dict)]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, name in enumerate(names):
+        color = colors[i % len(colors)]
+        for row, key in ((0, "heldout_curve"), (1, "reward_curve")):
+            curve = report[name][key]
+            if not curve:
+                continue
+            steps, ys, walls = zip(*curve, strict=True)
+            if key == "reward_curve" and len(ys) > 10:
+                w = max(len(ys) // 10, 1)
+                ys = [statistics.fmean(ys[max(0, j - w + 1):j + 1]) for j in range(len(ys))]
+            marker = "o" if key == "heldout_curve" else None
+            axes[row][0].plot(steps, ys, marker=marker, color=color, label=name)
+            axes[row][1].plot([w / 60 for w in walls], ys, marker=marker, color=color, label=name)
+    for col, xlabel in ((0, "step"), (1, "training wall time (min, held-out evaluations excluded)")):
+        axes[0][col].set(xlabel=xlabel, ylabel="held-out accuracy (greedy)", ylim=(-0.02, 1.02))
+        axes[1][col].set(xlabel=xlabel, ylabel="training reward (moving average)")
+    for ax in axes.flat:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="advantage estimators")
+    for h in HEADERS:
+        table.add_column(h, justify="right")
+    for row in table_rows(report):
+        table.add_row(*row)
+    console = Console(width=max(Console().width, 120))
+    console.print(table)
+    res = report["meta"].get("resolvable_accuracy_difference_95")
+    console.print(f"held-out differences below {fmt(res)} are noise (95%, n = {report['meta'].get('heldout_n')})")
+
+
+def write_outputs(report: dict[str, Any], out: Path, json_path: str | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=1) + "\n"
+    (out / "summary.json").write_text(text)
+    if json_path:
+        Path(json_path).write_text(text)
+    meta = report["meta"]
+    plot(report, out / "curves.png", f"{meta['recipe']}, {meta['model']}, {meta['completions']} completions/step, "
+         f"seeds {meta['seeds']}")
+    write_readme(out / "README.md", report)
+
+
+# ---------------------------------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------------------------------
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--estimators", default=",".join(BUILTINS), help="comma list of --algo values (plug-ins too)")
+    p.add_argument("--seeds", default="42", help="comma list of seeds; every estimator runs every seed")
+    p.add_argument("--max_steps", "--max-steps", type=int, default=40)
+    p.add_argument("--heldout_n", "--heldout-n", type=int, default=100)
+    p.add_argument("--heldout_every", "--heldout-every", type=int, default=10, help="held-out curve every N steps")
+    p.add_argument("--recipe", default="arithmetic", help="recipes/<name>.yaml (CPU preset)")
+    p.add_argument("--model", default=None, help="model for every run (default: the preset's)")
+    p.add_argument("--tiny", action="store_true", help="a tiny random Llama (smoke test; numbers mean nothing)")
+    p.add_argument("--completions", type=int, default=16, help="generated completions per step (all estimators)")
+    p.add_argument("--num_generations", type=int, default=8, help="completions per prompt (all estimators)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run (runs are sequential)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override, every run")
+    p.add_argument("--out", default="results/algos", help="report folder")
+    p.add_argument("--work", default="outputs/algos", help="training run folders")
+    p.add_argument("--json", default=None, help="also write the report to this JSON file")
+    p.add_argument("--report_only", action="store_true", help="re-read the run folders in --work, train nothing")
+    args = p.parse_args(argv)
+    args.estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
+    try:
+        args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
+    if not args.estimators or not args.seeds:
+        p.error("--estimators and --seeds must name at least one value")
+    if args.num_generations < 1 or args.completions % args.num_generations:
+        p.error(f"--completions ({args.completions}) must be a positive multiple of --num_generations "
+                f"({args.num_generations})")
+    if args.max_steps < 1 or args.heldout_n < 0 or args.heldout_every < 0:
+        p.error("--max_steps must be >= 1, --heldout_n and --heldout_every >= 0")
+    from r1lite.algos import needs_of
+    from r1lite.registry import RegistryError
+
+    for name in args.estimators:
+        try:
+            needs = needs_of(name)
+        except RegistryError as exc:
+            p.error(str(exc))
+        if args.num_generations < needs.min_group_size:
+            p.error(f"{name} needs --num_generations >= {needs.min_group_size}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    out, work = (Path(x) if Path(x).is_absolute() else REPO / x for x in (args.out, args.work))
+    model = args.model
+    if args.tiny:
+        from r1lite.models import make_tiny_llama
+
+        model = make_tiny_llama(work / "tiny_model", tokenizer_spec="smollm2-135m")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for name in args.estimators:
+        runs[name] = []
+        for seed in args.seeds:
+            if args.report_only:
+                folder = work / safe_name(name) / f"seed{seed}"
+                runs[name].append({**read_run(folder), "seed": seed, "peak_rss_gb": None, "wall_s": None})
+            else:
+                runs[name].append(run_one(name, seed, args, model, work))
+    meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
+            "seeds": args.seeds, "completions": args.completions, "num_generations": args.num_generations,
+            "max_steps": args.max_steps, "heldout_every": args.heldout_every, "threads": args.threads,
+            "set": args.set, "command": "python bench/algos.py " + " ".join(argv),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    report = build_report(runs, meta)
+    write_outputs(report, out, args.json)
+    print_table(report)
+    print(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Advantage estimators (``--algo NAME``): REINFORCE, RLOO, REINFORCE++, GRPO, Dr. GRPO, PPO and plug-ins.
+
+``registry`` holds the contract (:class:`Rollout` in, advantages or :class:`Estimate` out, :class:`Needs`)
+and the registry; ``estimators`` the built-ins. Write your own with ``@estimator("name")`` or load it as
+``path/to/file.py:fn``, ``package.module:fn`` or an entry point in the group ``r1lite.estimators``.
+"""
+
+from r1lite.algos.estimators import group_size
+from r1lite.algos.registry import (
+    ESTIMATORS,
+    Estimate,
+    Estimator,
+    Needs,
+    Rollout,
+    estimator,
+    estimator_name,
+    get_estimator,
+    list_estimators,
+    needs_of,
+    run_estimator,
+)
+
+BUILTINS = ("reinforce", "rloo", "reinforce_pp", "grpo", "dr_grpo", "ppo")
+
+__all__ = [
+    "BUILTINS",
+    "ESTIMATORS",
+    "Estimate",
+    "Estimator",
+    "Needs",
+    "Rollout",
+    "estimator",
+    "estimator_name",
+    "get_estimator",
+    "group_size",
+    "list_estimators",
+    "needs_of",
+    "run_estimator",
+]

@@ -1,0 +1,87 @@
+"""bench/algos.py's report on fake run folders: wall time without held-out evaluations, step to +0.10, seed
+averaging, summary.json / README.md / curves.png (no training here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_algos", REPO / "bench" / "algos.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: float = 15.0) -> None:
+    """4 steps; held-out before (10 s), at step 2 (5 s) and after step 4 (8 s); n = 20."""
+    folder.mkdir(parents=True)
+    rows = [{"step": 0, "time": 100.0, "heldout/accuracy": before, "heldout/seconds": 10.0},
+            {"step": 1, "time": 110.0, "loss": 0.1, "reward": 0.3, "step_time": 10.0},
+            {"step": 2, "time": 120.0, "loss": 0.1, "reward": 0.4, "step_time": 10.0},
+            {"step": 2, "time": 125.0, "heldout/accuracy": mid, "heldout/seconds": 5.0},
+            {"step": 3, "time": 125.0 + step3_time, "loss": 0.1, "reward": 0.5, "step_time": step3_time},
+            {"step": 4, "time": 135.0 + step3_time, "loss": 0.1, "reward": 0.6, "step_time": 10.0},
+            {"step": 4, "time": 143.0 + step3_time, "heldout/accuracy": after, "heldout/seconds": 8.0}]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "summary.json").write_text(json.dumps({"before": {"accuracy": before, "n": 20},
+                                                     "after": {"accuracy": after, "n": 20, "step": 4}}))
+
+
+def test_read_run_wall_time_and_step_to_gain(tmp_path: Path) -> None:
+    bench = load_bench()
+    fake_run(tmp_path / "r", before=0.2, mid=0.35, after=0.4)
+    run = bench.read_run(tmp_path / "r")
+    # training wall time: since the before-evaluation ended (t=100), minus the evaluations since (5 s, then 8 s)
+    assert run["heldout_curve"] == [[0, 0.2, 0.0], [2, 0.35, 20.0], [4, 0.4, 45.0]]
+    assert [p[2] for p in run["reward_curve"]] == [10.0, 20.0, 35.0, 45.0]
+    assert run["seconds_per_step"] == 10.0 and run["steps"] == 4
+    assert run["step_to_gain_0_10"] == 2  # 0.35 >= 0.2 + 0.10 first at step 2
+    assert bench.step_to_gain([[0, 0.2, 0], [2, 0.25, 1], [4, 0.29, 2]], 0.2) is None
+
+
+def test_report_from_fake_runs(tmp_path: Path) -> None:
+    bench = load_bench()
+    work, out = tmp_path / "runs", tmp_path / "out"
+    fake_run(work / "grpo" / "seed1", 0.2, 0.35, 0.4)
+    fake_run(work / "grpo" / "seed2", 0.2, 0.25, 0.3, step3_time=25.0)
+    fake_run(work / "rloo" / "seed1", 0.2, 0.2, 0.25)
+    fake_run(work / "rloo" / "seed2", 0.2, 0.2, 0.25)
+    rc = bench.main(["--report_only", "--estimators", "grpo,rloo", "--seeds", "1,2", "--work", str(work),
+                     "--out", str(out), "--json", str(tmp_path / "r.json")])
+    assert rc == 0
+    report = json.loads((out / "summary.json").read_text())
+    assert report == json.loads((tmp_path / "r.json").read_text())
+    g, r = report["grpo"], report["rloo"]
+    assert g["heldout_before"] == pytest.approx(0.2) and g["heldout_after"] == pytest.approx(0.35)
+    assert g["step_to_gain_0_10_per_seed"] == [2, 4]
+    assert g["step_to_gain_0_10"] == 2  # seed-mean curve: (0.35 + 0.25) / 2 = 0.30 at step 2
+    assert [p[1] for p in g["heldout_curve"]] == pytest.approx([0.2, 0.3, 0.35])
+    # wall time at step 4: seed 1 45 s, seed 2 55 s (its step 3 took 10 s longer)
+    assert g["heldout_curve"][-1][2] == pytest.approx(50.0)
+    assert g["seconds_per_step"] == pytest.approx(10.0) and g["n_seeds"] == 2
+    assert r["step_to_gain_0_10"] is None and r["heldout_after"] == pytest.approx(0.25)
+    for name in ("grpo", "rloo"):
+        assert set(report["summary"][name]) == {"seconds_per_step", "peak_rss_gb", "heldout_before",
+                                                "heldout_after", "step_to_gain_0_10"}
+    # n = 20 per seed, 2 seeds, mean final accuracy 0.3: 1.96 * sqrt(2 * 0.3 * 0.7 / 40)
+    assert report["meta"]["resolvable_accuracy_difference_95"] == pytest.approx(1.96 * (0.42 / 40) ** 0.5)
+    readme = (out / "README.md").read_text()
+    assert "| grpo | 10.0 | - | 0.20 -> 0.35 | 2 | 2 |" in readme and "| rloo |" in readme and "never" in readme
+    assert (out / "curves.png").stat().st_size > 5000
+
+
+def test_bad_arguments_fail_clearly(capsys: pytest.CaptureFixture) -> None:
+    bench = load_bench()
+    with pytest.raises(SystemExit):
+        bench.parse(["--estimators", "rlooo"])
+    assert "unknown advantage estimator 'rlooo'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse(["--estimators", "rloo", "--num_generations", "1", "--completions", "4"])
+    assert "rloo needs --num_generations >= 2" in capsys.readouterr().err

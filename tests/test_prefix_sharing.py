@@ -1,0 +1,120 @@
+"""Shared-prompt scoring (r1lite.prefix_sharing) gives TRL's numbers: log-probs, entropies, gradients, a whole step.
+
+fp32 on CPU; the two paths differ only in summation order (attention over a cache vs one sequence), so they agree
+to ~1e-6; ``TOL = 1e-4`` is far below any real difference (one changed weight moves log-probs by > 1e-2).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+TOL = 1e-4
+
+
+@pytest.fixture()
+def fused_model(tiny_model_dir: str):
+    from transformers import AutoModelForCausalLM
+    from trl.trainer.utils import add_fused_lm_head
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    add_fused_lm_head(model, temperature=0.7, outputs=("log_probs", "entropy"))
+    return model
+
+
+def batch(pad_id: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Two prompts (one left-padded) x 3 completions each, completions right-padded to different lengths."""
+    g = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(5, 1000, (9,), generator=g), torch.randint(5, 1000, (6,), generator=g)]
+    lengths = [5, 3, 4, 2, 5, 1]
+    t, width = 5, 9
+    ids = torch.full((6, width + t), pad_id)
+    mask = torch.zeros_like(ids)
+    for row in range(6):
+        p = prompts[row // 3]
+        ids[row, width - len(p):width] = p
+        mask[row, width - len(p):width] = 1
+        ids[row, width:width + lengths[row]] = torch.randint(5, 1000, (lengths[row],), generator=g)
+        mask[row, width:width + lengths[row]] = 1
+    return ids, mask, t
+
+
+def trl_pass(model, ids, mask, t):
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :-t] = -100
+    out = model(input_ids=ids, attention_mask=mask, labels=labels, fused_lm_head=True)
+    return out.log_probs[:, -t:], out.entropy[:, -t:]
+
+
+def test_groups_in_order_of_first_appearance() -> None:
+    from r1lite.prefix_sharing import prompt_groups
+
+    ids = torch.tensor([[3, 4], [1, 2], [3, 4], [1, 2], [0, 9]])
+    first, inverse = prompt_groups(ids, torch.ones_like(ids))
+    assert first.tolist() == [0, 1, 4] and inverse.tolist() == [0, 1, 0, 1, 2]
+    mask = torch.tensor([[1, 1], [1, 1], [0, 1], [1, 1], [1, 1]])  # same ids, other padding: another prompt
+    assert prompt_groups(ids, mask)[0].tolist() == [0, 1, 2, 4]
+
+
+def test_log_probs_entropies_and_gradients_match_trl(fused_model) -> None:
+    from r1lite.prefix_sharing import shared_prefix_logps
+
+    ids, mask, t = batch(pad_id=0)
+    ref_lp, ref_ent = trl_pass(fused_model, ids, mask, t)
+    (ref_lp * mask[:, -t:]).sum().backward()
+    ref_grads = {n: p.grad.clone() for n, p in fused_model.named_parameters() if p.grad is not None}
+    fused_model.zero_grad()
+
+    lp, ent = shared_prefix_logps(fused_model, ids, mask, t, compute_entropy=True)
+    (lp * mask[:, -t:]).sum().backward()
+    valid = mask[:, -t:].bool()
+    assert valid.sum() > 10 and ref_lp[valid].abs().min() > 1e-3  # real numbers, not zeros
+    assert (lp[valid] - ref_lp[valid]).abs().max() < TOL
+    assert (ent[valid] - ref_ent[valid]).abs().max() < TOL
+    assert (lp[~valid] == 0).all()
+    for name, grad in ref_grads.items():
+        got = dict(fused_model.named_parameters())[name].grad
+        assert got is not None, name
+        assert (got - grad).abs().max() <= TOL * max(1.0, grad.abs().max().item()), name
+
+
+def test_a_training_step_is_the_same_with_and_without_sharing(tiny_model_dir: str, tmp_path) -> None:
+    """One R1Trainer step each way, same seed and samples: same loss, same updated weights; sharing was used."""
+    from datasets import Dataset
+
+    import r1lite.prefix_sharing as ps
+    from r1lite.config import R1Config
+    from r1lite.models import load_tokenizer
+    from r1lite.trainer import R1Trainer
+
+    calls = {"shared": 0}
+    original = ps.shared_prefix_logps
+
+    def counting(*args, **kwargs):
+        calls["shared"] += 1
+        return original(*args, **kwargs)
+
+    def run(share: bool):
+        tokenizer = load_tokenizer(tiny_model_dir)
+        cfg = R1Config(output_dir=str(tmp_path / str(share)), sampler="transformers", max_steps=1, num_generations=4,
+                       per_device_train_batch_size=8, max_completion_length=8, learning_rate=1e-2, beta=0.04,
+                       save_strategy="no", report_to="none", logging_steps=1, seed=0, disable_tqdm=True,
+                       share_prompt_prefix=share)
+        data = Dataset.from_dict({"prompt": ["What is 2 + 3? Think first.", "Compute 7 * 8 please."] * 4})
+        trainer = R1Trainer(model=tiny_model_dir, reward_funcs=[lambda completions, **kw: [float(len(c)) for c in
+                                                                                           completions]],
+                            args=cfg, train_dataset=data, processing_class=tokenizer)
+        trainer.train()
+        loss = next(h["loss"] for h in trainer.state.log_history if "loss" in h)
+        return loss, {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+    ps.shared_prefix_logps = counting
+    try:
+        loss_shared, weights_shared = run(True)
+        assert calls["shared"] >= 2  # the update and the reference model (beta > 0) both used it
+        loss_plain, weights_plain = run(False)
+    finally:
+        ps.shared_prefix_logps = original
+    assert loss_shared == pytest.approx(loss_plain, abs=TOL)
+    for name, value in weights_plain.items():
+        assert (weights_shared[name] - value).abs().max() < TOL, name
