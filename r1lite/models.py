@@ -161,11 +161,13 @@ def load_tokenizer(spec: str, *, padding_side: str = "left") -> Any:
     resolved = resolve_model(spec)
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved)
-    except OSError as exc:  # a misspelled Hub id, a private repo, a directory without tokenizer files
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load the tokenizer of model {spec!r}: {first.rstrip('.')}. Check the Hub id's spelling "
-                         "or pass a local model directory, a .gguf file or an alias "
-                         f"({', '.join(ALIASES)})") from exc
+    except (OSError, ValueError) as exc:  # a misspelled Hub id, a private repo, a directory without tokenizer
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".: ")
+        fix = ("a model directory needs its tokenizer files (tokenizer.json, tokenizer_config.json; "
+               "tokenizer.save_pretrained writes them)" if Path(resolved).is_dir() else
+               f"check the Hub id's spelling, or pass a local model directory, a .gguf file or an alias "
+               f"({', '.join(ALIASES)})")
+        raise ModelError(f"cannot load the tokenizer of model {spec!r}: {first}; {fix}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = padding_side
