@@ -222,7 +222,7 @@ def save_config(cfg: R1Config, flags: RunFlags) -> None:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = json.loads(json.dumps(cfg.to_dict(), default=str))
-    data["_run"] = {"config": flags.config, "preset": flags.preset, "resume": flags.resume}
+    data["_run"] = {"config": flags.config, "preset": flags.preset, "resume": flags.resume, "set": flags.set}
     (out / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=True))
 
 

@@ -212,3 +212,19 @@ def test_set_reaches_the_rules_the_run_is_built_with(tiny_model_dir: str, tmp_pa
     assert run.rules["format"].keywords == {"prefilled_think": True}
     with pytest.raises(ConfigError, match="unknown argument '--sett' \\(did you mean set, "):
         parse_config(["--sett", "a.b=1"], RECIPES / "arithmetic.yaml")
+
+
+def test_cli_suggests_commands_and_catches_ctrl_c(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture) -> None:
+    from r1lite import cli
+
+    assert cli.main(["trian"]) == 2
+    assert "unknown command 'trian' (did you mean train?)" in capsys.readouterr().err
+
+    def interrupted(argv: list[str]) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("r1lite.env.main", interrupted)
+    assert cli.main(["env"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "r1lite env: interrupted" and "Traceback" not in err
