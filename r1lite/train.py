@@ -21,6 +21,8 @@ from typing import Any
 from r1lite.config import ConfigError, R1Config
 from r1lite.parser import R1Parser, RunFlags, config_class  # noqa: F401  (config_class: part of this API)
 
+WEIGHTS = ("*.safetensors", "pytorch_model*.bin")  # weight files from_pretrained loads
+
 
 def parse_config(argv: list[str], default_config: str | Path | None = None) -> tuple[R1Config, RunFlags]:
     """YAML (with preset) -> defaults, then command-line overrides, through :class:`r1lite.parser.R1Parser`
@@ -115,6 +117,9 @@ def build_run(cfg: R1Config) -> Run:
         tokenizer = load_tokenizer(model_path)
     except ModelError as exc:  # the same one-line message `r1lite eval` gives
         raise ConfigError(f"--model: {exc}") from exc
+    if Path(model_path).is_dir() and not any(next(Path(model_path).glob(w), None) for w in WEIGHTS):
+        raise ConfigError(f"--model: {model_path} has a config but no weight files ({', '.join(WEIGHTS)}); pass a "
+                          "directory saved with save_pretrained, a .gguf file, an alias or a Hub id")
     try:
         train = task.load(cfg.train_split, source=cfg.task_source, limit=cfg.train_limit, seed=cfg.seed)
     except (FileNotFoundError, ValueError, KeyError, OSError) as exc:

@@ -228,3 +228,14 @@ def test_cli_suggests_commands_and_catches_ctrl_c(monkeypatch: pytest.MonkeyPatc
     assert cli.main(["env"]) == 130
     err = capsys.readouterr().err
     assert err.strip() == "r1lite env: interrupted" and "Traceback" not in err
+
+
+def test_model_directory_without_weights_is_one_line(tiny_model_dir: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    model = tmp_path / "no_weights"
+    shutil.copytree(tiny_model_dir, model, ignore=shutil.ignore_patterns("*.safetensors"))
+    assert main(["--model", str(model), "--output_dir", str(tmp_path / "o"), "--heldout_n", "0"],
+                default_config=RECIPES / "arithmetic.yaml") == 2
+    assert f"{model} has a config but no weight files" in one_error_line(capsys.readouterr().err)
