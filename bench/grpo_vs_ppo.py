@@ -239,7 +239,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--learning-rate", type=float, default=None, help="default: the recipe's (both algos)")
     p.add_argument("--beta", type=float, default=None, help="KL coefficient for both (default: recipe's, 0)")
     p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--threads", type=int, default=1, help="torch threads per run (runs are sequential)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads per run (runs are sequential; default: r1lite's policy)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override, both runs")
     p.add_argument("--grpo-set", action="append", default=[], metavar="FIELD=VALUE", help="GRPO-only override")
     p.add_argument("--ppo-set", action="append", default=[], metavar="FIELD=VALUE", help="PPO-only override")
@@ -256,6 +257,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--grpo-group must be >= 2: GRPO's baseline is the group mean")
     if args.max_steps < 1:
         p.error("--max-steps must be >= 1")
+    from r1lite.config import default_threads
+
+    args.threads = args.threads or default_threads()  # r1lite's one thread policy; each run applies it
     return args
 
 

@@ -216,17 +216,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zero-groups", type=int, default=2, help="constant-reward prompts per step")
     parser.add_argument("--max-completion-length", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=2, help="times each variant runs, in turns (noise on a shared box)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a shared 2-core box)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: r1lite's policy, 1 on a <=2-core box, else 4)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--recipes", default="", help="also time recipe configs with vLLM: arithmetic,gsm8k")
     parser.add_argument("--skip-controlled", action="store_true", help="only the --recipes comparisons")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        from r1lite.config import apply_threads
+    from r1lite.config import apply_threads
 
-        apply_threads(args.threads)
+    args.threads = apply_threads(args.threads)  # r1lite's one thread policy, here and in every child
+    if args.child:
         recipe, variant = args.child.split(":")
         result = recipe_variant(recipe, variant, args.steps, args.threads, str(Path(args.child_out).parent))
         Path(args.child_out).write_text(json.dumps(result))
@@ -237,9 +238,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps must be >= 6 (1 warm-up + at least 5 measured steps)")
     if not 0 <= args.zero_groups <= args.prompts:
         parser.error("--zero-groups must be between 0 and --prompts")
-    import torch
-
-    torch.set_num_threads(args.threads)
     os.environ["R1LITE_BENCH_G"] = str(args.g)
     from transformers.utils import logging as hf_logging
 

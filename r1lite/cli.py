@@ -6,6 +6,7 @@ they are imported lazily so ``r1lite rewards ...`` never pays for importing TRL.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
@@ -38,10 +39,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name not in SUBCOMMANDS:
-        print(f"r1lite: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        close = difflib.get_close_matches(name, list(SUBCOMMANDS), n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        print(f"r1lite: unknown command {name!r}{hint}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    try:
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        return int(module.main(rest) or 0)
+    except KeyboardInterrupt:  # `train` says more (step, checkpoint); the rest have nothing to resume
+        print(f"\nr1lite {name}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -198,6 +198,7 @@ class R1Config(GRPOConfig):
         finally:
             if single:
                 self.num_generations = 1
+        check_report_to(self.report_to)
         if self.use_vllm and self.stop_strings:  # vLLM stops natively; keep the stop string in the text
             stops = [s for s in str(self.stop_strings).split(",") if s]
             kwargs = dict(self.generation_kwargs or {})
@@ -271,6 +272,41 @@ class _GroupSize(int):
 
     def __lt__(self, other: object) -> bool:
         return False
+
+
+# report_to integration -> (transformers' availability check, what to install)
+REPORTERS: dict[str, tuple[str, str]] = {
+    "wandb": ("is_wandb_available", "pip install 'r1lite[wandb]'"),
+    "tensorboard": ("is_tensorboard_available", "pip install 'r1lite[tensorboard]'"),
+    "trackio": ("is_trackio_available", "pip install trackio"),
+    "mlflow": ("is_mlflow_available", "pip install mlflow"),
+    "comet_ml": ("is_comet_available", "pip install comet_ml"),
+    "clearml": ("is_clearml_available", "pip install clearml"),
+    "swanlab": ("is_swanlab_available", "pip install swanlab"),
+    "dvclive": ("is_dvclive_available", "pip install dvclive"),
+    "neptune": ("is_neptune_available", "pip install neptune"),
+}
+
+
+def check_report_to(report_to: Any) -> None:
+    """Each ``report_to`` integration is installed: say what to install now, not at the trainer's start after
+    the model has loaded (transformers raises there, from deep inside ``Trainer.__init__``)."""
+    from transformers.integrations import integration_utils
+
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    known = getattr(integration_utils, "INTEGRATION_TO_CALLBACK", {})
+    for name in names:
+        if name in ("none", "all"):
+            continue
+        if known and name not in known:
+            raise ConfigError(f"report_to {name!r} is not an integration transformers knows{suggest(name, set(known))}; "
+                              f"choose from none, all, {', '.join(sorted(known))}")
+        if name not in REPORTERS:
+            continue
+        check, install = REPORTERS[name]
+        available = getattr(integration_utils, check, None)
+        if available is not None and not available():
+            raise ConfigError(f"report_to {name}: {name} is not installed; {install}, or pass --report_to none")
 
 
 def default_threads() -> int:

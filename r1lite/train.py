@@ -1,11 +1,9 @@
-"""``r1lite train``: GRPO (or PPO) on rule rewards from a recipe/config.
+"""r1lite train: GRPO (or PPO) on rule rewards from a recipe or config file.
 
-    r1lite train --config recipes/arithmetic.yaml [--preset cpu|gpu] [--max-steps N] [--dry-run] [--resume]
-                 [--any_config_field value ...]
-
-A config is a YAML mapping of :class:`r1lite.config.R1Config` fields; an optional ``presets:`` mapping
-holds per-preset overrides (``cpu`` is picked when CUDA is absent, else ``gpu``). Command-line flags
-override the file. Unknown fields and reward names fail before anything loads.
+A config is a YAML mapping of config fields; an optional presets: mapping holds per-preset overrides
+(cpu is picked when CUDA is absent, else gpu). Command-line flags override the file; relative paths in
+the file are relative to it. Unknown fields, wrong values and unknown reward names fail before anything
+loads, in one line. Example: r1lite train --config recipes/arithmetic.yaml --preset cpu --max-steps 20
 """
 
 from __future__ import annotations
@@ -16,162 +14,20 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1lite.config import ConfigError, R1Config, config_field_names, cuda_available, suggest
+from r1lite.config import ConfigError, R1Config
+from r1lite.parser import R1Parser, RunFlags, config_class  # noqa: F401  (config_class: part of this API)
 
-RESERVED = ("presets", "env")
-
-
-@dataclass
-class RunFlags:
-    """Flags that steer the run but are not training hyper-parameters."""
-
-    config: str | None = None
-    preset: str | None = None
-    dry_run: bool = False
-    resume: str | None = None  # "auto" (last complete checkpoint in output_dir) or a checkpoint path
-
-
-# ---------------------------------------------------------------------------------------------------
-# parsing
-# ---------------------------------------------------------------------------------------------------
-def _pop_flags(argv: list[str]) -> tuple[RunFlags, list[str]]:
-    flags, rest = RunFlags(), []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        name, eq, value = arg.partition("=")
-        if name in ("--config", "--preset"):
-            if not eq:
-                if i + 1 >= len(argv):
-                    raise ConfigError(f"{name} needs a value")
-                value, i = argv[i + 1], i + 1
-            setattr(flags, name[2:], value)
-        elif name in ("--dry-run", "--dry_run"):
-            flags.dry_run = value.lower() not in ("0", "false", "no") if eq else True
-        elif name == "--resume":
-            if eq:
-                flags.resume = value
-            elif i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-                flags.resume, i = argv[i + 1], i + 1
-            else:
-                flags.resume = "auto"
-        else:
-            rest.append(arg)
-        i += 1
-    return flags, rest
-
-
-def load_yaml_config(path: str | Path, preset: str | None) -> tuple[dict[str, Any], str | None]:
-    """Read a config file and merge the chosen preset into it; returns (fields, preset used)."""
-    import yaml
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a YAML mapping of config fields")
-    for key, value in (data.pop("env", None) or {}).items():
-        os.environ[str(key)] = str(value)
-    presets = data.pop("presets", None) or {}
-    for section in (data, *[p for p in presets.values() if isinstance(p, dict)]):
-        _relative_to(section, path.parent)
-    if not isinstance(presets, dict):
-        raise ConfigError(f"{path}: 'presets' must map a preset name to its fields")
-    chosen = preset or (("gpu" if cuda_available() else "cpu") if presets else None)
-    if chosen is not None:
-        if chosen not in presets:
-            if preset is not None:
-                raise ConfigError(f"{path} has no preset {chosen!r}; available: {', '.join(presets) or 'none'}")
-            chosen = None
-        else:
-            data.update(presets[chosen] or {})
-            data["preset"] = chosen
-    return data, chosen
-
-
-PATH_FIELDS = ("template",)
-
-
-def _relative_to(section: dict[str, Any], base: Path) -> None:
-    """A relative template path in a config file means relative to that file (recipes work from any cwd)."""
-    for key in PATH_FIELDS:
-        value = section.get(key)
-        if isinstance(value, str) and not Path(value).is_absolute() and (base / value).is_file():
-            section[key] = str((base / value).resolve())
-
-
-def _check_fields(data: dict[str, Any], where: str, known: set[str]) -> None:
-    for key in data:
-        if key not in known:
-            raise ConfigError(f"unknown config field {key!r} in {where}{suggest(key, known)}; "
-                              "run `r1lite train --help` for the list of fields")
-
-
-def config_class(algo: str) -> type[R1Config]:
-    """R1Config, or for an estimator with a critic (ppo) ``r1lite.ppo.PPOConfig`` with the critic's fields."""
-    from r1lite.algos import needs_of
-    from r1lite.registry import RegistryError
-
-    try:
-        needs = needs_of(algo)
-    except RegistryError as exc:
-        raise ConfigError(f"algo: {exc}") from exc
-    if not needs.critic:
-        return R1Config
-    try:
-        return importlib.import_module("r1lite.ppo").PPOConfig
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"algo={algo} needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
-
-
-def _algo_from(argv: list[str], data: dict[str, Any]) -> str:
-    for i, arg in enumerate(argv):
-        if arg.startswith("--algo="):
-            return arg.split("=", 1)[1]
-        if arg == "--algo" and i + 1 < len(argv):
-            return argv[i + 1]
-    return str(data.get("algo", "grpo"))
+WEIGHTS = ("*.safetensors", "pytorch_model*.bin")  # weight files from_pretrained loads
 
 
 def parse_config(argv: list[str], default_config: str | Path | None = None) -> tuple[R1Config, RunFlags]:
-    """YAML (with preset) -> defaults, then command-line overrides; every unknown name is an error."""
-    from transformers import HfArgumentParser
-
-    flags, rest = _pop_flags(list(argv))
-    config_path = flags.config or (str(default_config) if default_config else None)
-    data: dict[str, Any] = {}
-    if config_path:
-        data, flags.preset = load_yaml_config(config_path, flags.preset)
-    elif flags.preset:
-        raise ConfigError("--preset needs a config with presets: pass --config recipes/<task>.yaml "
-                          "or run python -m r1lite.recipes.<task>")
-    cls = config_class(_algo_from(rest, data))
-    known = {f.name for f in fields(cls) if f.init}
-    _check_fields(data, config_path or "the config", known)
-    parser = HfArgumentParser(cls, allow_abbrev=False)  # a typo must never select another field
-    parser.set_defaults(**data)
-    for action in parser._actions:  # fields given by the file are no longer required on the command line
-        if action.dest in data:
-            action.required = False
-    try:
-        (cfg, remaining) = parser.parse_args_into_dataclasses(args=rest, return_remaining_strings=True)
-    except ConfigError:
-        raise
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(str(exc)) from exc
-    if remaining:
-        bad = remaining[0]
-        name = bad.lstrip("-").split("=")[0].replace("-", "_")
-        raise ConfigError(f"unknown argument {bad!r}{suggest(name, known)}")
-    return cfg, flags
+    """YAML (with preset) -> defaults, then command-line overrides, through :class:`r1lite.parser.R1Parser`
+    (TRL's ``TrlParser`` extended); every unknown name and every wrong value is a one-line ConfigError."""
+    return R1Parser().parse_args_and_config(list(argv), default_config)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -200,19 +56,23 @@ def resolve_rules(cfg: R1Config, task: Any) -> tuple[dict[str, Any], list[float]
     weights = dict(cfg.rewards) if cfg.rewards else dict(getattr(task, "rewards", None) or {})
     if not weights:
         raise ConfigError(f"no reward rules: task {cfg.task!r} names none; pass --rewards accuracy=1.0,format=0.2")
+    by_name = {short: name for name in weights for short in (name, name.rsplit(":", 1)[-1])}
     params: dict[str, dict[str, Any]] = {}
-    for source in (getattr(task, "reward_params", None) or {}, cfg.reward_params or {}):
-        for name, p in source.items():
-            params.setdefault(name, {}).update(p or {})
-    unknown = set(params) - set(weights)
-    if cfg.reward_params and unknown & set(cfg.reward_params):
-        raise ConfigError(f"reward_params for rules that are not used: {sorted(unknown)}; used: {sorted(weights)}")
+    for source, given in ((getattr(task, "reward_params", None) or {}, False), (cfg.reward_params or {}, True)):
+        for key, p in source.items():
+            if key not in by_name:  # a rule loaded as my_rules.py:concise is `concise` here too
+                if given:
+                    raise ConfigError(f"reward_params / --set for a rule that is not used: {key!r}; used: "
+                                      f"{', '.join(sorted({n.rsplit(':', 1)[-1] for n in weights}))}")
+                continue
+            params.setdefault(by_name[key], {}).update(p or {})
     rules = {}
     for name in weights:
         try:
             rule = get_rule(name, **params.get(name, {}))
         except (RegistryError, KeyError, ImportError, TypeError, ValueError, OSError) as exc:
-            raise ConfigError(f"reward rule {name!r}: {exc}") from exc
+            msg = str(exc)
+            raise ConfigError(msg if "reward rule" in msg else f"reward rule {name!r}: {msg}") from exc
         rules[getattr(rule, "__name__", name)] = rule  # TRL logs rewards/<__name__>/mean
     if cfg.reward_weights is not None and list(cfg.reward_weights) != list(weights.values()):
         raise ConfigError("give weights either in `rewards` (rule: weight) or in `reward_weights`, not both")
@@ -247,13 +107,19 @@ def _prompts(dataset: Any, cfg: R1Config, tokenizer: Any) -> Any:
 
 def build_run(cfg: R1Config) -> Run:
     """Task, data, tokenizer and rules for ``cfg`` (everything but the model weights)."""
-    from r1lite.models import load_tokenizer, resolve_model
+    from r1lite.models import ModelError, load_tokenizer, resolve_model
     from r1lite.rewards import get_rule
 
     task = _load_task(cfg)
     rules, weights = resolve_rules(cfg, task)
-    model_path = resolve_model(cfg.model)
-    tokenizer = load_tokenizer(model_path)
+    try:
+        model_path = resolve_model(cfg.model)
+        tokenizer = load_tokenizer(model_path)
+    except ModelError as exc:  # the same one-line message `r1lite eval` gives
+        raise ConfigError(f"--model: {exc}") from exc
+    if Path(model_path).is_dir() and not any(next(Path(model_path).glob(w), None) for w in WEIGHTS):
+        raise ConfigError(f"--model: {model_path} has a config but no weight files ({', '.join(WEIGHTS)}); pass a "
+                          "directory saved with save_pretrained, a .gguf file, an alias or a Hub id")
     try:
         train = task.load(cfg.train_split, source=cfg.task_source, limit=cfg.train_limit, seed=cfg.seed)
     except (FileNotFoundError, ValueError, KeyError, OSError) as exc:
@@ -382,7 +248,7 @@ def save_config(cfg: R1Config, flags: RunFlags) -> None:
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     data = config_dict(cfg)
-    data["_run"] = {"config": flags.config, "preset": flags.preset, "resume": flags.resume}
+    data["_run"] = {"config": flags.config, "preset": flags.preset, "resume": flags.resume, "set": flags.set}
     (out / "config.yaml").write_text(yaml.safe_dump(data, sort_keys=True))
     print(f"r1lite train: config (non-default fields; all in {out / 'config.yaml'}): {compact_config(cfg)}",
           file=sys.stderr, flush=True)
@@ -553,27 +419,40 @@ def _quiet() -> None:
     warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 
 
-def _help(default_config: str | Path | None) -> str:
-    from dataclasses import fields
-
-    names = config_field_names()
-    ppo_only = sorted({f.name for f in fields(config_class("ppo")) if f.init} - names)
-    return (__doc__ or "") + (f"\nDefault config: {default_config}\n" if default_config else "") + \
-        "\nConfig fields (any can be --field value):\n  " + " ".join(sorted(names)) + "\n" + \
-        "\nPPO fields (with --algo ppo):\n  " + " ".join(ppo_only) + "\n"
-
-
 def main(argv: list[str] | None = None, default_config: str | Path | None = None) -> int:
+    """Exit codes: 0 done, 2 a configuration or input that cannot run (one line on stderr), 130 Ctrl-C."""
     started = time.perf_counter()
     argv = list(sys.argv[1:] if argv is None else argv)
     if any(a in ("-h", "--help") for a in argv):
-        print(_help(default_config))
+        print(R1Parser().format_help(__doc__ or "", default_config))
         return 0
+    trainer: list[Any] = []  # filled once built, so Ctrl-C can say which step it stopped at
+    cfg: R1Config | None = None
     try:
         cfg, flags = parse_config(argv, default_config)
+        return _train(cfg, flags, started, trainer)
     except ConfigError as exc:
         print(f"r1lite train: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"\nr1lite train: {interrupted_message(cfg, trainer[0] if trainer else None)}", file=sys.stderr)
+        return 130
+
+
+def interrupted_message(cfg: R1Config | None, trainer: Any) -> str:
+    """What Ctrl-C stopped and how to continue (instead of a traceback through the trainer)."""
+    if cfg is None:
+        return "interrupted before the run started"
+    checkpoint = _last_checkpoint(cfg.output_dir)
+    step = trainer.state.global_step if trainer is not None else 0
+    where = f"interrupted at step {step}" if trainer is not None else "interrupted before training started"
+    if checkpoint:
+        return f"{where}, last complete checkpoint {checkpoint}, continue with --resume"
+    return (f"{where}, no complete checkpoint in {cfg.output_dir} yet (one every {cfg.save_steps:g} steps, "
+            "--save_steps): a new run starts from scratch")
+
+
+def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> int:
     from r1lite.config import apply_threads
 
     apply_threads(cfg.threads)
@@ -588,14 +467,9 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
             print(f"r1lite train: --resume: continuing from {resume} (step {_checkpoint_step(resume)} of "
                   f"{cfg.max_steps})", file=sys.stderr, flush=True)
     elif not flags.dry_run and _last_checkpoint(cfg.output_dir):
-        print(f"r1lite train: {cfg.output_dir} already holds checkpoints: pass --resume to continue that run "
-              "or choose another --output_dir", file=sys.stderr)
-        return 2
-    try:
-        run = build_run(cfg)
-    except ConfigError as exc:
-        print(f"r1lite train: {exc}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"{cfg.output_dir} already holds checkpoints: pass --resume to continue that run "
+                          "or choose another --output_dir")
+    run = build_run(cfg)
     if flags.dry_run:
         return dry_run(run)
     out = Path(cfg.output_dir)
@@ -607,6 +481,7 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
           f"{len(run.train_dataset)} train / {len(run.heldout_rows)} held-out problems, threads {cfg.threads}, "
           f"rules {dict(zip(run.rules, run.weights, strict=True))}, output {out}", file=sys.stderr, flush=True)
     trainer = make_trainer(run)
+    built.append(trainer)
     trainer.train(resume_from_checkpoint=resume)
     if trainer.accelerator.is_main_process:
         final = save_final(trainer, out / "final")

@@ -14,6 +14,8 @@ into NaN and ignores it in the weighted sum).
 from __future__ import annotations
 
 import functools
+import inspect
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -44,6 +46,11 @@ def get_rule(spec: str, **params: Any) -> RewardRule:
     if not callable(rule):
         raise TypeError(f"reward rule {spec!r} is not callable (got {type(rule).__name__})")
     base = spec.rsplit(":", 1)[-1] if ":" in spec else spec
+    valid = rule_parameters(rule)
+    unknown = [k for k in params if k not in valid]
+    if unknown:  # binding it would pass silently (rules take **kwargs) and change nothing
+        raise ValueError(f"reward rule {spec!r} has no parameter {unknown[0]!r}; "
+                         f"its parameters: {', '.join(valid) or 'none'}")
     if not params:
         if getattr(rule, "__name__", None) == base:
             return rule
@@ -52,6 +59,32 @@ def get_rule(spec: str, **params: Any) -> RewardRule:
     functools.update_wrapper(bound, rule)
     bound.__name__ = base  # type: ignore[attr-defined]
     return bound  # type: ignore[return-value]
+
+
+def rule_parameters(rule: Callable[..., Any]) -> list[str]:
+    """Names a config or ``--set`` can bind: every named parameter after ``completions``."""
+    try:
+        params = list(inspect.signature(rule).parameters.values())
+    except (TypeError, ValueError):  # a callable without a signature: nothing to check against
+        return []
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in params[1:] if p.kind in named]
+
+
+def parse_settings(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``["overlong.max_len=512"]`` -> ``{"overlong": {"max_len": 512}}`` (values read as JSON, else text)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        key, eq, raw = item.partition("=")
+        rule, dot, param = key.rpartition(".")
+        if not eq or not dot or not rule or not param:
+            raise ValueError(f"--set {item!r}: expected RULE.PARAM=VALUE, e.g. overlong.max_len=512")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(rule, {})[param] = value
+    return out
 
 
 def list_rules() -> list[str]:

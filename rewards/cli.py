@@ -18,6 +18,7 @@ import inspect
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -61,37 +62,43 @@ def main(argv: list[str]) -> int:
 
 
 def list_command() -> int:
-    from r1lite.rewards.base import REWARDS
+    from r1lite.rewards.base import REWARDS, rule_parameters
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="reward rules")
-    table.add_column("name", style="bold")
+    table = Table(title="reward rules (bind parameters with --set RULE.PARAM=VALUE)")
+    table.add_column("name", style="bold", no_wrap=True)
     table.add_column("parameters")
     table.add_column("what earns credit")
     for name, rule in REWARDS.items():
-        doc = inspect.getdoc(rule) or ""
-        params = [f"{k}={v.default!r}" for k, v in inspect.signature(rule).parameters.items()
-                  if v.default is not inspect.Parameter.empty]
-        table.add_row(name, ", ".join(params), " ".join(doc.split("\n\n")[0].split()))
+        defaults = {k: v.default for k, v in inspect.signature(rule).parameters.items()}
+        params = [k if defaults[k] is inspect.Parameter.empty else f"{k}={defaults[k]!r}"
+                  for k in rule_parameters(rule)]
+        table.add_row(name, ", ".join(params), summary_line(inspect.getdoc(rule) or ""))
     Console().print(table)
     return 0
 
 
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]*\.)?([^`]+)`")  # :func:`~pkg.mod.name` -> name
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+def summary_line(doc: str) -> str:
+    """A docstring's first sentence as plain text: reST roles and ````literals```` unwrapped."""
+    text = " ".join(doc.split("\n\n")[0].split())
+    text = _LITERAL.sub(r"\1", _ROLE.sub(r"\1", text))
+    end = re.search(r"\.(\s|$)", text)
+    return text[: end.start() + 1] if end else text
+
+
 def parse_settings(items: list[str]) -> dict[str, dict[str, Any]]:
     """``["overlong.max_len=512"]`` -> ``{"overlong": {"max_len": 512}}`` (values read as JSON)."""
-    out: dict[str, dict[str, Any]] = {}
-    for item in items:
-        key, eq, raw = item.partition("=")
-        rule, dot, param = key.rpartition(".")
-        if not eq or not dot or not rule or not param:
-            raise InputError(f"--set {item!r}: expected RULE.PARAM=VALUE, e.g. overlong.max_len=512")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        out.setdefault(rule, {})[param] = value
-    return out
+    from r1lite.rewards.base import parse_settings as parse
+
+    try:
+        return parse(items)
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def load_records(path: Path, completion_key: str, answer_key: str, need_answer: bool) -> list[dict[str, Any]]:
@@ -115,21 +122,27 @@ def load_records(path: Path, completion_key: str, answer_key: str, need_answer: 
 
 
 def build_rules(spec: str, mode: str, settings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Rules by name; ``settings`` may name a rule by its spec (``my_rules.py:concise``) or its short name
+    (``concise``), and a setting for a rule not in ``spec`` is an error, never silently dropped."""
     from r1lite.rewards.base import get_rule
 
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
         raise InputError("--rules is empty; e.g. --rules accuracy,format")
     rules: dict[str, Any] = {}
+    used: set[str] = set()
     for name in names:
-        params = dict(settings.get(name, {}))
+        short = name.rsplit(":", 1)[-1]
+        params = {**settings.get(short, {}), **settings.get(name, {})}
+        used.update({short, name})
         probe = get_rule(name)
         if "mode" in inspect.signature(probe).parameters:
             params.setdefault("mode", mode)
-        rules[name.rsplit(":", 1)[-1]] = get_rule(name, **params)
-    unknown = set(settings) - set(names) - set(rules)
+        rules[short] = get_rule(name, **params)
+    unknown = set(settings) - used
     if unknown:
-        raise InputError(f"--set names rules not in --rules: {', '.join(sorted(unknown))}")
+        raise InputError(f"--set names rules not in --rules: {', '.join(sorted(unknown))} "
+                         f"(rules: {', '.join(rules)})")
     return rules
 
 

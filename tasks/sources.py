@@ -44,18 +44,22 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
         raise DataSourceError(f"data file {p} not found")
     suffix = p.suffix.lower()
     if suffix == ".jsonl":
-        return _read_jsonl(p)
-    if suffix == ".json":
-        return _read_json(p)
-    if suffix == ".parquet":
+        records = _read_jsonl(p)
+    elif suffix == ".json":
+        records = _read_json(p)
+    elif suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(p).to_pylist()
-    if suffix == ".csv":
+        records = pq.read_table(p).to_pylist()
+    elif suffix == ".csv":
         from r1lite.jsonl import read_text
 
-        return [dict(row) for row in csv.DictReader(io.StringIO(read_text(p, TaskError), newline=""))]
-    raise DataSourceError(f"data file {p}: unsupported format {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
+        records = [dict(row) for row in csv.DictReader(io.StringIO(read_text(p, TaskError), newline=""))]
+    else:
+        raise DataSourceError(f"data file {p}: unsupported format {suffix!r}; use one of {', '.join(FILE_SUFFIXES)}")
+    if not records:  # said here, by name: later it would be a dataset of 0 rows failing somewhere deep
+        raise DataSourceError(f"data file {p} is empty (no records); fill it or point at another file")
+    return records
 
 
 def _read_jsonl(p: Path) -> list[dict[str, Any]]:
@@ -131,7 +135,11 @@ def resolve_records(
                                                                        else f" (${DATA_DIR_ENV} is not set)"))
     if hub_id:
         where = f"Hub dataset {hub_id}" + (f" (config {hub_config})" if hub_config else "") + f", split {hub_split or split}"
-        print(f"[r1lite] task {task_name}: loading {where} ...", file=sys.stderr)
+        from r1lite.hub import offline_if_unreachable
+
+        offline = offline_if_unreachable()  # no network: the cache or a quick failure, not ~23 s of retries
+        print(f"[r1lite] task {task_name}: loading {where}" + (f" from the local cache ({offline})" if offline
+                                                                else "") + " ...", file=sys.stderr)
         try:
             return load_hub(hub_id, hub_config, hub_split or split), where
         except Exception as exc:  # offline, unknown id, missing split: all end up in the message

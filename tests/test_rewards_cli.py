@@ -95,3 +95,48 @@ def test_console_script_list_and_score(tmp_path: Path) -> None:
                            "--output", str(out)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert [json.loads(line)["tag_count"] for line in out.read_text().splitlines()] == [1.0, 1.0]
+
+
+def test_list_shows_every_rule_in_plain_one_line_text(capsys: pytest.CaptureFixture[str]) -> None:
+    import re
+
+    from r1lite.rewards import REWARDS
+    from r1lite.rewards.cli import summary_line
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in REWARDS.names():
+        assert re.search(rf"│ {name}\s", out), name
+    assert "gym" in REWARDS.names()  # registered without importing the tasks first
+    assert "``" not in out and ":func:" not in out
+    assert summary_line("Partial credit (see :func:`~r1lite.x.tag_score`), max ``1.0``.\n\nMore.") == \
+        "Partial credit (see tag_score), max 1.0."
+    assert summary_line("1.0 if right. Else 0.0.") == "1.0 if right."
+
+
+CONCISE = '''
+def concise(completions, max_words: int = 50, **kwargs):
+    return [float(len(c.split()) <= max_words) for c in completions]
+'''
+
+
+def test_set_binds_a_rule_loaded_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "my_rules.py").write_text(CONCISE)
+    src = write_jsonl(tmp_path / "in.jsonl", [{"completion": "one two three", "answer": "1"}])
+    out = tmp_path / "out.jsonl"
+    spec = f"{tmp_path / 'my_rules.py'}:concise"
+    assert main(["score", "--rules", spec, "--input", str(src), "--output", str(out)]) == 0
+    assert json.loads(out.read_text())["concise"] == 1.0  # default max_words=50
+    for key in ("concise", spec):  # the short name and the full spec both bind
+        assert main(["score", "--rules", spec, "--input", str(src), "--output", str(out),
+                     "--set", f"{key}.max_words=2"]) == 0
+        assert json.loads(out.read_text())["concise"] == 0.0, key
+
+
+def test_set_unknown_parameter_lists_the_valid_ones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = write_jsonl(tmp_path / "in.jsonl", RECORDS[:1])
+    assert main(["score", "--rules", "accuracy", "--input", str(src), "--set", "accuracy.nosuch=2"]) == 2
+    err = capsys.readouterr().err
+    assert "reward rule 'accuracy' has no parameter 'nosuch'; its parameters: mode, timeout, answer_key" in err
+    assert main(["score", "--rules", "accuracy", "--input", str(src), "--set", "format.prefilled_think=1"]) == 2
+    assert "--set names rules not in --rules: format" in capsys.readouterr().err

@@ -100,3 +100,19 @@ def test_help_lists_grpo_and_ppo_fields(capsys: pytest.CaptureFixture[str]) -> N
     general, ppo = out.split("PPO fields")
     assert "learning_rate" in general and "dynamic_sampling" in general and "epsilon_high" in general
     assert "critic_learning_rate" in ppo and "lam" in ppo and "critic_learning_rate" not in general
+
+
+@pytest.mark.parametrize(("argv", "resume", "dry_run"), [
+    (["--resume"], "auto", False),
+    (["--resume", "out/checkpoint-4"], "out/checkpoint-4", False),
+    (["--resume", "--max-steps", "3"], "auto", False),
+    (["--dry-run"], None, True),
+    (["--dry_run=false"], None, False),
+    ([f"--config={RECIPES / 'gsm8k.yaml'}", "--preset=cpu", "--dry-run", "--max-steps", "3"], None, True),
+])
+def test_run_flags(argv: list[str], resume: str | None, dry_run: bool) -> None:
+    cfg, flags = parse_config(argv, RECIPES / "arithmetic.yaml")
+    assert (flags.resume, flags.dry_run, flags.preset) == (resume, dry_run, "cpu")
+    if "--max-steps" in argv:
+        assert cfg.max_steps == 3
+    assert cfg.task == ("gsm8k" if "gsm8k" in " ".join(argv) else "arithmetic")
