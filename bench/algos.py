@@ -90,24 +90,25 @@ def read_run(out: Path) -> dict[str, Any]:
     Wall time is training time: seconds since the "before" held-out evaluation ended, without the held-out
     evaluations in between (they cost the same for every estimator and are not part of learning).
     """
-    records = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
-    records.sort(key=lambda r: r.get("time", 0.0))
-    train = [r for r in records if "loss" in r]
-    evals = [r for r in records if "heldout/accuracy" in r]
+    from r1lite.callbacks import load_run_metrics
+
+    steps, passes = load_run_metrics(out)  # metrics.jsonl + heldout_metrics.jsonl (or the old single file)
+    train = [r for r in steps if "loss" in r]
+    evals = sorted((r for r in passes if "accuracy" in r), key=lambda r: r.get("time", 0.0))
     before_eval = evals[0] if evals and evals[0].get("step", 0) == 0 else None
     if before_eval is not None:
         t0 = before_eval["time"]
     else:
         t0 = (train[0]["time"] - train[0].get("step_time", 0.0)) if train else 0.0
+    timeline = sorted([(r.get("time", 0.0), "eval", r) for r in evals if r is not before_eval]
+                      + [(r.get("time", 0.0), "step", r) for r in steps if "reward" in r], key=lambda x: x[0])
     eval_cost, reward_curve, heldout_curve = 0.0, [], []
-    for r in records:
-        if r is before_eval:
-            continue
-        if "heldout/accuracy" in r:
-            eval_cost += float(r.get("heldout/seconds", 0.0))
-            heldout_curve.append([r["step"], r["heldout/accuracy"], round(r["time"] - t0 - eval_cost, 2)])
-        elif "reward" in r:
-            reward_curve.append([r["step"], r["reward"], round(r["time"] - t0 - eval_cost, 2)])
+    for when, kind, r in timeline:
+        if kind == "eval":
+            eval_cost += float(r.get("seconds", 0.0))
+            heldout_curve.append([r["step"], r["accuracy"], round(when - t0 - eval_cost, 2)])
+        else:
+            reward_curve.append([r["step"], r["reward"], round(when - t0 - eval_cost, 2)])
     summary = json.loads((out / "summary.json").read_text()) if (out / "summary.json").exists() else {}
     before = summary.get("before", {}).get("accuracy")
     after = summary.get("after", {}).get("accuracy")

@@ -19,8 +19,10 @@ def load_bench():
     return module
 
 
-def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: float = 15.0) -> None:
-    """4 steps; held-out before (10 s), at step 2 (5 s) and after step 4 (8 s); n = 20."""
+def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: float = 15.0,
+             split: bool = True) -> None:
+    """4 steps; held-out before (10 s), at step 2 (5 s) and after step 4 (8 s); n = 20. ``split``: held-out
+    passes in ``heldout_metrics.jsonl`` as runs write them now; else in ``metrics.jsonl`` as older runs did."""
     folder.mkdir(parents=True)
     rows = [{"step": 0, "time": 100.0, "heldout/accuracy": before, "heldout/seconds": 10.0},
             {"step": 1, "time": 110.0, "loss": 0.1, "reward": 0.3, "step_time": 10.0},
@@ -29,14 +31,22 @@ def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: 
             {"step": 3, "time": 125.0 + step3_time, "loss": 0.1, "reward": 0.5, "step_time": step3_time},
             {"step": 4, "time": 135.0 + step3_time, "loss": 0.1, "reward": 0.6, "step_time": 10.0},
             {"step": 4, "time": 143.0 + step3_time, "heldout/accuracy": after, "heldout/seconds": 8.0}]
+    if split:
+        passes = [{"step": r["step"], "phase": phase, "time": r["time"], "accuracy": r["heldout/accuracy"],
+                   "seconds": r["heldout/seconds"]}
+                  for r, phase in zip([r for r in rows if "heldout/accuracy" in r], ["before", "step2", "after"],
+                                      strict=True)]
+        rows = [r for r in rows if "heldout/accuracy" not in r]
+        (folder / "heldout_metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in passes))
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (folder / "summary.json").write_text(json.dumps({"before": {"accuracy": before, "n": 20},
                                                      "after": {"accuracy": after, "n": 20, "step": 4}}))
 
 
-def test_read_run_wall_time_and_step_to_gain(tmp_path: Path) -> None:
+@pytest.mark.parametrize("split", [True, False], ids=["heldout_metrics_file", "older_single_file"])
+def test_read_run_wall_time_and_step_to_gain(tmp_path: Path, split: bool) -> None:
     bench = load_bench()
-    fake_run(tmp_path / "r", before=0.2, mid=0.35, after=0.4)
+    fake_run(tmp_path / "r", before=0.2, mid=0.35, after=0.4, split=split)
     run = bench.read_run(tmp_path / "r")
     # training wall time: since the before-evaluation ended (t=100), minus the evaluations since (5 s, then 8 s)
     assert run["heldout_curve"] == [[0, 0.2, 0.0], [2, 0.35, 20.0], [4, 0.4, 45.0]]
