@@ -70,21 +70,13 @@ def r1lite_verdicts(cases: list[Case], timeout: float | None = None) -> list[Any
 
 def mathverify_reward(pred: str, gold: str) -> float | None:
     """math-verify alone, in this process: None when the gold does not parse."""
-    from math_verify import parse, verify
-    from r1lite.rewards.normalize import mathverify_inputs
+    from math_verify import verify
+    from r1lite.rewards.mvcheck import has_expr, parse_answer
 
-    def mv_parse(answer: str) -> list:
-        parsed: list = []
-        for s in mathverify_inputs(answer):
-            parsed = parse(s, parsing_timeout=5)
-            if any(not isinstance(p, str) for p in parsed):
-                return parsed
-        return parsed
-
-    gold_parsed = mv_parse(gold)
-    if not any(not isinstance(p, str) for p in gold_parsed):
+    gold_parsed = parse_answer(gold, timeout=5)
+    if not has_expr(gold_parsed):
         return None
-    return float(verify(gold_parsed, mv_parse(pred), timeout_seconds=5))
+    return float(verify(gold_parsed, parse_answer(pred, timeout=5), timeout_seconds=5))
 
 
 def mathverify_rewards(cases: list[Case]) -> list[float | None]:

@@ -54,6 +54,7 @@ from typing import Any
 
 from r1lite.rewards import get_rule
 from r1lite.rewards.extract import extract_answer
+from r1lite.rewards.mvcheck import has_expr, parse_answer
 from r1lite.rewards.verify import (
     DEFAULT_TIMEOUT,
     WARM_UP_ANSWERS,
@@ -62,7 +63,6 @@ from r1lite.rewards.verify import (
     clear_caches,
     decide,
     get_pool,
-    mathverify_inputs,
     reset_pool,
     warm_up,
 )
@@ -209,23 +209,15 @@ def _completions(gsm: list[tuple[str, str]], math_rows: list[tuple[str, str]], m
 
 def baseline_score(text: str, gold: str) -> float | None:
     """TRL/open-r1 style: parse gold and prediction, verify, in-process, every time."""
-    from math_verify import parse, verify
+    from math_verify import verify
 
-    def mv_parse(answer: str) -> list:
-        parsed: list = []
-        for s in mathverify_inputs(answer):
-            parsed = parse(s, parsing_timeout=10)
-            if any(not isinstance(p, str) for p in parsed):
-                return parsed
-        return parsed
-
-    gold_parsed = mv_parse(gold)
-    if not any(not isinstance(p, str) for p in gold_parsed):
+    gold_parsed = parse_answer(gold, timeout=10)
+    if not has_expr(gold_parsed):
         return None
     pred = extract_answer(text, "strict")
     if pred is None:
         return 0.0
-    return float(verify(gold_parsed, mv_parse(pred), timeout_seconds=5))
+    return float(verify(gold_parsed, parse_answer(pred, timeout=10), timeout_seconds=5))
 
 
 def start_r1lite(workers: int, warm_items: list[Item], batch: int, two_stage: bool = True) -> float:

@@ -76,17 +76,18 @@ def quiet_math_verify() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def parse_answer(answer: str) -> list:
-    """``math_verify.parse`` of an extracted answer (see :func:`mathverify_inputs`); no timeout.
+def parse_answer(answer: str, timeout: int | None = None) -> list:
+    """``math_verify.parse`` of an extracted answer (see :func:`mathverify_inputs`); no timeout by default
+    (the guarded workers have their own), math-verify's ``parsing_timeout`` seconds otherwise.
 
-    Shared by the guarded workers and the benchmark's in-process baseline, so both see the same
+    Shared by the guarded workers and the benchmarks' in-process baselines, so all see the same
     strings and can only differ in speed and safety.
     """
     from math_verify import parse
 
     parsed: list = []
     for text in mathverify_inputs(answer):
-        parsed = parse(text, parsing_timeout=None)
+        parsed = parse(text, parsing_timeout=timeout)
         if has_expr(parsed):
             return parsed
     return parsed
