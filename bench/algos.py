@@ -71,10 +71,17 @@ def run_one(algo: str, seed: int, args: argparse.Namespace, model: str | None, w
     if proc.returncode != 0:
         tail = (out / "train.log").read_text()[-2000:]
         sys.exit(f"{algo} seed {seed} failed (exit {proc.returncode}); last lines of {out / 'train.log'}:\n{tail}")
-    result = read_run(out)
-    result.update(seed=seed, peak_rss_gb=usage.ru_maxrss / 1024 ** 2, wall_s=time.perf_counter() - start,
-                  argv=argv[1:])
-    return result
+    run_meta = dict(peak_rss_gb=usage.ru_maxrss / 1024 ** 2, wall_s=time.perf_counter() - start, argv=argv[1:],
+                    cpus=sorted(os.sched_getaffinity(0)))
+    (out / "run_meta.json").write_text(json.dumps(run_meta, indent=1))
+    return {**read_run(out), "seed": seed, **run_meta}
+
+
+def reread_one(folder: Path, seed: int) -> dict[str, Any]:
+    """A finished run read back (``--report_only``): lanes run on separate cores can be joined in one report."""
+    meta_file = folder / "run_meta.json"
+    run_meta = json.loads(meta_file.read_text()) if meta_file.exists() else {"peak_rss_gb": None, "wall_s": None}
+    return {**read_run(folder), "seed": seed, **run_meta}
 
 
 def safe_name(algo: str) -> str:
@@ -355,8 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         runs[name] = []
         for seed in args.seeds:
             if args.report_only:
-                folder = work / safe_name(name) / f"seed{seed}"
-                runs[name].append({**read_run(folder), "seed": seed, "peak_rss_gb": None, "wall_s": None})
+                runs[name].append(reread_one(work / safe_name(name) / f"seed{seed}", seed))
             else:
                 runs[name].append(run_one(name, seed, args, model, work))
     meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),

@@ -61,9 +61,25 @@ def prepare_env(threads: int | None = None) -> None:
     os.environ.setdefault("RANK", "0")
     os.environ.setdefault("LOCAL_RANK", "0")
     os.environ.setdefault("WORLD_SIZE", "1")
+    if os.environ["WORLD_SIZE"] == "1" and not os.environ.get("MASTER_PORT", "").strip():
+        os.environ["MASTER_PORT"] = str(os_free_port())
     from trl.trainer.utils import ensure_master_addr_port
 
     ensure_master_addr_port()
+
+
+def os_free_port() -> int:
+    """A port the OS picks for a single-process engine's rendezvous store.
+
+    TRL's ``ensure_master_addr_port`` tries 29500 first; two runs started together on one machine (two lanes of a
+    benchmark, a sweep) both saw it free and the second engine died with ``EADDRINUSE``. An OS-assigned port makes
+    that race practically impossible.
+    """
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
 
 
 DIST_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")

