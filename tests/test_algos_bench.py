@@ -79,11 +79,13 @@ def test_report_from_fake_runs(tmp_path: Path) -> None:
     assert r["step_to_gain_0_10"] is None and r["heldout_after"] == pytest.approx(0.25)
     for name in ("grpo", "rloo"):
         assert set(report["summary"][name]) == {"seconds_per_step", "peak_rss_gb", "heldout_before",
-                                                "heldout_after", "step_to_gain_0_10"}
+                                                "heldout_after", "step_to_gain_0_10", "heldout_best",
+                                                "heldout_best_step"}
+    assert (g["heldout_best"], g["heldout_best_step"]) == (pytest.approx(0.35), 4)
     # n = 20 per seed, 2 seeds, mean final accuracy 0.3: 1.96 * sqrt(2 * 0.3 * 0.7 / 40)
     assert report["meta"]["resolvable_accuracy_difference_95"] == pytest.approx(1.96 * (0.42 / 40) ** 0.5)
     readme = (out / "README.md").read_text()
-    assert "| grpo | 10.0 | - | 0.20 -> 0.35 | 2 | 2 |" in readme and "| rloo |" in readme and "never" in readme
+    assert "| grpo | 10.0 | - | 0.20 -> 0.35 | 0.35 (4) | 2 | 2 |" in readme and "| rloo |" in readme and "never" in readme
     assert (out / "curves.png").stat().st_size > 5000
 
 
@@ -95,3 +97,13 @@ def test_bad_arguments_fail_clearly(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         bench.parse(["--estimators", "rloo", "--num_generations", "1", "--completions", "4"])
     assert "rloo needs --num_generations >= 2" in capsys.readouterr().err
+
+
+def test_best_point_of_a_curve_that_peaks_and_falls() -> None:
+    """A run that peaks mid-way and ends where it began: the report keeps the peak and its (earliest) step."""
+    bench = load_bench()
+    run = {"heldout_before": 0.3, "heldout_after": 0.3, "seconds_per_step": 1.0, "peak_rss_gb": None,
+           "heldout_curve": [[0, 0.3, 0.0], [10, 0.6, 5.0], [20, 0.6, 9.0], [40, 0.3, 20.0]],
+           "reward_curve": [], "step_to_gain_0_10": 10}
+    agg = bench.aggregate([run])
+    assert (agg["heldout_best"], agg["heldout_best_step"], agg["heldout_gain"]) == (0.6, 10, 0.0)
