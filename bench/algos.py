@@ -355,6 +355,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def without_note(argv: list[str]) -> list[str]:
+    """The command line for the report, minus ``--note TEXT`` (the note is printed on its own)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--note":
+            skip = True
+        elif not a.startswith("--note="):
+            out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
@@ -375,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
             "seeds": args.seeds, "completions": args.completions, "num_generations": args.num_generations,
             "max_steps": args.max_steps, "heldout_every": args.heldout_every, "threads": args.threads,
-            "set": args.set, "note": args.note, "command": "python bench/algos.py " + " ".join(argv),
+            "set": args.set, "note": args.note, "command": "python bench/algos.py " + " ".join(without_note(argv)),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     report = build_report(runs, meta)
     write_outputs(report, out, args.json)

@@ -64,7 +64,7 @@ def test_report_from_fake_runs(tmp_path: Path) -> None:
     fake_run(work / "rloo" / "seed1", 0.2, 0.2, 0.25)
     fake_run(work / "rloo" / "seed2", 0.2, 0.2, 0.25)
     rc = bench.main(["--report_only", "--estimators", "grpo,rloo", "--seeds", "1,2", "--work", str(work),
-                     "--out", str(out), "--json", str(tmp_path / "r.json")])
+                     "--out", str(out), "--json", str(tmp_path / "r.json"), "--note", "Two lanes."])
     assert rc == 0
     report = json.loads((out / "summary.json").read_text())
     assert report == json.loads((tmp_path / "r.json").read_text())
@@ -86,6 +86,7 @@ def test_report_from_fake_runs(tmp_path: Path) -> None:
     assert report["meta"]["resolvable_accuracy_difference_95"] == pytest.approx(1.96 * (0.42 / 40) ** 0.5)
     readme = (out / "README.md").read_text()
     assert "| grpo | 10.0 | - | 0.20 -> 0.35 | 0.35 (4) | 2 | 2 |" in readme and "| rloo |" in readme and "never" in readme
+    assert "\nTwo lanes.\n" in readme and "--note" not in report["meta"]["command"]
     assert (out / "curves.png").stat().st_size > 5000
 
 
