@@ -30,7 +30,7 @@ from r1lite.run_config import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-OLD_RUN = REPO / "results" / "arithmetic-cpu"
+OLD_RUN = REPO / "results" / "arithmetic-cpu-generate"  # written before held-out rows had their own file
 
 
 def state(step: int) -> SimpleNamespace:
