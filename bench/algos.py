@@ -74,7 +74,7 @@ def run_one(algo: str, seed: int, args: argparse.Namespace, model: str | None, w
     run_meta = dict(peak_rss_gb=usage.ru_maxrss / 1024 ** 2, wall_s=time.perf_counter() - start, argv=argv[1:],
                     cpus=sorted(os.sched_getaffinity(0)))
     (out / "run_meta.json").write_text(json.dumps(run_meta, indent=1))
-    return {**read_run(out), "seed": seed, **run_meta}
+    return reread_one(out, seed)
 
 
 def reread_one(folder: Path, seed: int) -> dict[str, Any]:
@@ -225,7 +225,7 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
         step = s["step_to_gain_0_10"]
         rows.append([name, fmt(s["seconds_per_step"], "{:.1f}"), fmt(s["peak_rss_gb"]),
                      f"{fmt(s['heldout_before'])} -> {fmt(s['heldout_after'])}",
-                     f"{fmt(s.get('heldout_best'))} ({s.get('heldout_best_step', '-')})",
+                     f"{fmt(s.get('heldout_best'))} ({fmt(s.get('heldout_best_step'), '{}')})",
                      "never" if step is None else str(step), str(report[name]["n_seeds"])])
     return rows
 
