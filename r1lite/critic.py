@@ -219,6 +219,8 @@ class Critic:
         """All weights (gathered on the main process under FSDP / ZeRO-3; every process must call this)."""
         if not self._prepared or self.accelerator is None:
             return self.model.state_dict()
+        if self._engine is not None:
+            return _deepspeed_full_state(self._engine, self.model)
         return self.accelerator.get_state_dict(self.wrapped)
 
     def save(self, out_dir: str | os.PathLike, is_main: bool = True) -> None:
@@ -368,9 +370,25 @@ def _deepspeed_engine(critic: Critic, accelerator: Any, mini_batch_size: int | N
     config = copy.deepcopy(accelerator.state.deepspeed_plugin.deepspeed_config)
     for key in ("optimizer", "scheduler"):
         config.pop(key, None)
-    micro = int(mini_batch_size or config.get("train_micro_batch_size_per_gpu") or 1)
+    configured = config.get("train_micro_batch_size_per_gpu")  # "auto" unless the user's JSON fixed it
+    micro = int(mini_batch_size or (configured if isinstance(configured, int) else 1))
     config.update(train_micro_batch_size_per_gpu=micro, gradient_accumulation_steps=1,
                   train_batch_size=micro * accelerator.num_processes,
                   gradient_clipping=float(critic.max_grad_norm or 0.0))
     engine, optimizer, _, _ = deepspeed.initialize(model=critic.model, optimizer=critic.optimizer, config=config)
     return engine, optimizer
+
+
+def _deepspeed_full_state(engine: Any, model: nn.Module) -> dict[str, torch.Tensor]:
+    """The critic's full weights from its own DeepSpeed engine, on every process.
+
+    Not ``accelerator.get_state_dict``: that reads the ZeRO stage of the engine *accelerate* built (the policy's),
+    which does not exist when the critic is the only model (and need not match it). ZeRO-3 holds a slice of each
+    parameter per process, so they are gathered for the copy.
+    """
+    if engine.zero_optimization_stage() < 3:
+        return model.state_dict()
+    import deepspeed
+
+    with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
+        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
