@@ -8,6 +8,12 @@ own (``wait4``). Only the estimator changes (Dr. GRPO also brings its loss norma
     python bench/algos.py                                              # all built-ins, seed 42 (hours on 2 cores)
     python bench/algos.py --estimators grpo,rloo --seeds 42,43 --max_steps 30
     python bench/algos.py --tiny --max_steps 2 --heldout_n 4 --heldout_every 1 --out outputs/algos_tiny  # smoke
+    python bench/algos.py --estimators grpo --samplers vllm,transformers --seeds 43,44,45 --max_steps 10 \
+        --out results/samplers   # does the rollout sampler change learning? paired by seed
+
+With ``--samplers A,B`` every estimator runs under each sampler (``NAME@SAMPLER`` in the report): same seed, so
+the same training problems and held-out set, only the rollout engine differs. The report then adds ``paired``:
+per seed, B's held-out gain minus A's, their mean, and an exact sign-flip test of "no difference".
 
 Writes ``OUT/summary.json`` (``OUT`` = ``--out``, default ``results/algos``): one object per estimator with
 ``seconds_per_step``, ``peak_rss_gb``, ``heldout_before``, ``heldout_after`` and ``step_to_gain_0_10`` (the
@@ -38,7 +44,17 @@ GAIN = 0.10
 # ---------------------------------------------------------------------------------------------------
 # running one (estimator, seed)
 # ---------------------------------------------------------------------------------------------------
-def train_argv(algo: str, seed: int, out: Path, args: argparse.Namespace, model: str | None) -> list[str]:
+def variant_name(algo: str, sampler: str | None) -> str:
+    return f"{algo}@{sampler}" if sampler else algo
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    algo, _, sampler = name.rpartition("@")
+    return (algo, sampler) if algo else (name, None)
+
+
+def train_argv(name: str, seed: int, out: Path, args: argparse.Namespace, model: str | None) -> list[str]:
+    algo, sampler = split_variant(name)
     argv = [sys.executable, "-m", f"r1lite.recipes.{args.recipe}", "--preset", "cpu", "--algo", algo,
             "--seed", str(seed), "--max-steps", str(args.max_steps), "--output_dir", str(out),
             "--num_generations", str(args.num_generations), "--per_device_train_batch_size", str(args.completions),
@@ -47,6 +63,8 @@ def train_argv(algo: str, seed: int, out: Path, args: argparse.Namespace, model:
             "--save_strategy", "no", "--table_every", "0", "--report_to", "none"]
     if model:
         argv += ["--model", model]
+    if sampler:
+        argv += ["--sampler", sampler]
     for item in args.set:
         key, _, value = item.partition("=")
         argv += [f"--{key.lstrip('-')}", value]
@@ -179,6 +197,40 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def sign_flip_p(diffs: list[float]) -> float | None:
+    """Exact two-sided p-value of "mean difference 0" for paired differences: every sign pattern is equally
+    likely under the null (no distribution assumed; 2^n patterns, fine for the few seeds a CPU can run)."""
+    import itertools
+
+    if not diffs:
+        return None
+    observed = abs(sum(diffs))
+    patterns = list(itertools.product((1, -1), repeat=len(diffs)))
+    hits = sum(abs(sum(s * d for s, d in zip(signs, diffs, strict=True))) >= observed - 1e-12 for signs in patterns)
+    return hits / len(patterns)
+
+
+def paired(runs: dict[str, list[dict[str, Any]]], samplers: list[str]) -> dict[str, Any]:
+    """Per estimator: held-out gain (after - before) per seed under the first two samplers, B - A, and the
+    sign-flip p-value. Seeds missing under either sampler are left out."""
+    a, b = samplers[:2]
+    out: dict[str, Any] = {}
+    for algo in dict.fromkeys(split_variant(n)[0] for n in runs):
+        gains = {}
+        for sampler in (a, b):
+            gains[sampler] = {r["seed"]: r["heldout_after"] - r["heldout_before"]
+                              for r in runs.get(variant_name(algo, sampler), [])
+                              if r["heldout_after"] is not None and r["heldout_before"] is not None}
+        seeds = sorted(set(gains[a]) & set(gains[b]))
+        diffs = [round(gains[b][s] - gains[a][s], 4) for s in seeds]
+        out[algo] = {"a": a, "b": b, "seeds": seeds, f"gain_{a}": [gains[a][s] for s in seeds],
+                     f"gain_{b}": [gains[b][s] for s in seeds], "b_minus_a": diffs,
+                     "mean_b_minus_a": statistics.fmean(diffs) if diffs else None,
+                     "b_better": sum(d > 0 for d in diffs), "a_better": sum(d < 0 for d in diffs),
+                     "p_sign_flip": sign_flip_p(diffs)}
+    return out
+
+
 HEADLINE = ("seconds_per_step", "peak_rss_gb", "heldout_before", "heldout_after", "step_to_gain_0_10",
             "heldout_best", "heldout_best_step")
 
@@ -202,8 +254,28 @@ def build_report(runs: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) ->
     report: dict[str, Any] = {name: {**fig, "seeds": runs[name]} for name, fig in per_est.items()}
     report["summary"] = {name: {k: fig[k] for k in HEADLINE} for name, fig in per_est.items()}
     report["summary"]["resolvable_accuracy_difference_95"] = meta["resolvable_accuracy_difference_95"]
+    if len(meta.get("samplers") or []) >= 2:
+        report["paired"] = paired(runs, meta["samplers"])
+        report["summary"]["paired"] = {algo: {k: v[k] for k in ("mean_b_minus_a", "b_better", "a_better",
+                                                                "p_sign_flip")} | {"difference": f"{v['b']} - {v['a']}"}
+                                       for algo, v in report["paired"].items()}
     report["meta"] = meta
     return report
+
+
+def paired_lines(report: dict[str, Any]) -> list[str]:
+    """Markdown: one row per seed with both samplers' gains, then the mean difference and its p-value."""
+    lines = []
+    for algo, v in report.get("paired", {}).items():
+        a, b = v["a"], v["b"]
+        lines += [f"Paired by seed ({algo}; held-out gain = after - before):", "",
+                  f"| seed | gain {a} | gain {b} | {b} - {a} |", "|---|---|---|---|"]
+        lines += [f"| {s} | {ga:+.2f} | {gb:+.2f} | {d:+.2f} |"
+                  for s, ga, gb, d in zip(v["seeds"], v[f"gain_{a}"], v[f"gain_{b}"], v["b_minus_a"], strict=True)]
+        lines += ["", f"Mean {b} - {a}: {fmt(v['mean_b_minus_a'], '{:+.3f}')} over {len(v['seeds'])} seeds "
+                  f"({b} better on {v['b_better']}, {a} on {v['a_better']}); exact sign-flip p = "
+                  f"{fmt(v['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null).", ""]
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -217,10 +289,15 @@ def fmt(x: Any, spec: str = "{:.2f}") -> str:
     return spec.format(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else "-"
 
 
+def variants(report: dict[str, Any]) -> list[str]:
+    """The estimator (or estimator@sampler) entries of the summary, without its other headline objects."""
+    return [k for k, v in report["summary"].items() if isinstance(v, dict) and "heldout_after" in v]
+
+
 def table_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
     for name, s in report["summary"].items():
-        if not isinstance(s, dict):
+        if name not in variants(report):
             continue
         step = s["step_to_gain_0_10"]
         rows.append([name, fmt(s["seconds_per_step"], "{:.1f}"), fmt(s["peak_rss_gb"]),
@@ -242,7 +319,8 @@ def write_readme(path: Path, report: dict[str, Any]) -> None:
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
     lines += ["", f"Differences in held-out accuracy below {fmt(res)} are within the noise of the held-out set "
-              "(95% interval of a difference of two accuracies at this n).", "", "![curves](curves.png)", ""]
+              "(95% interval of a difference of two accuracies at this n).", ""] + paired_lines(report) + [
+              "![curves](curves.png)", ""]
     path.write_text("\n".join(lines))
 
 
@@ -252,7 +330,7 @@ def plot(report: dict[str, Any], path: Path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = [k for k, v in report["summary"].items() if isinstance(v, dict)]
+    names = variants(report)
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, name in enumerate(names):
@@ -293,6 +371,8 @@ def print_table(report: dict[str, Any]) -> None:
     console.print(table)
     res = report["meta"].get("resolvable_accuracy_difference_95")
     console.print(f"held-out differences below {fmt(res)} are noise (95%, n = {report['meta'].get('heldout_n')})")
+    for line in paired_lines(report):
+        console.print(line, markup=False)
 
 
 def write_outputs(report: dict[str, Any], out: Path, json_path: str | None) -> None:
@@ -323,6 +403,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--completions", type=int, default=16, help="generated completions per step (all estimators)")
     p.add_argument("--num_generations", type=int, default=8, help="completions per prompt (all estimators)")
     p.add_argument("--threads", type=int, default=1, help="torch threads per run (runs are sequential)")
+    p.add_argument("--samplers", default="", help="comma list of --sampler values (vllm, transformers): every "
+                   "estimator under each, paired by seed (default: the preset's sampler)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override, every run")
     p.add_argument("--out", default="results/algos", help="report folder")
     p.add_argument("--work", default="outputs/algos", help="training run folders")
@@ -331,6 +413,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--report_only", action="store_true", help="re-read the run folders in --work, train nothing")
     args = p.parse_args(argv)
     args.estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
+    args.samplers = [x.strip() for x in args.samplers.split(",") if x.strip()]
+    bad = [x for x in args.samplers if x not in ("vllm", "transformers", "auto")]
+    if bad or len(set(args.samplers)) != len(args.samplers):
+        p.error(f"--samplers takes distinct values from vllm, transformers, auto; got {args.samplers}")
     try:
         args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
@@ -378,7 +464,8 @@ def main(argv: list[str] | None = None) -> int:
 
         model = make_tiny_llama(work / "tiny_model", tokenizer_spec="smollm2-135m")
     runs: dict[str, list[dict[str, Any]]] = {}
-    for name in args.estimators:
+    names = [variant_name(e, x) for e in args.estimators for x in (args.samplers or [None])]
+    for name in names:
         runs[name] = []
         for seed in args.seeds:
             if args.report_only:
@@ -388,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
             "seeds": args.seeds, "completions": args.completions, "num_generations": args.num_generations,
             "max_steps": args.max_steps, "heldout_every": args.heldout_every, "threads": args.threads,
-            "set": args.set, "note": args.note, "command": "python bench/algos.py " + " ".join(without_note(argv)),
+            "set": args.set, "samplers": args.samplers, "note": args.note, "command": "python bench/algos.py " + " ".join(without_note(argv)),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     report = build_report(runs, meta)
     write_outputs(report, out, args.json)

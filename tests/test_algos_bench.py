@@ -108,3 +108,33 @@ def test_best_point_of_a_curve_that_peaks_and_falls() -> None:
            "reward_curve": [], "step_to_gain_0_10": 10}
     agg = bench.aggregate([run])
     assert (agg["heldout_best"], agg["heldout_best_step"], agg["heldout_gain"]) == (0.6, 10, 0.0)
+
+
+def test_samplers_are_paired_by_seed(tmp_path: Path) -> None:
+    """--samplers: each estimator under each sampler (``NAME@SAMPLER``), then per-seed gain differences, their
+    mean and an exact sign-flip p-value; the training command names the sampler."""
+    bench = load_bench()
+    work, out = tmp_path / "runs", tmp_path / "out"
+    gains = {"vllm": {1: 0.1, 2: 0.0, 3: 0.2}, "transformers": {1: 0.2, 2: 0.3, 3: 0.1}}
+    for sampler, by_seed in gains.items():
+        for seed, gain in by_seed.items():
+            fake_run(work / f"grpo@{sampler}" / f"seed{seed}", 0.2, 0.2, 0.2 + gain)
+    rc = bench.main(["--report_only", "--estimators", "grpo", "--samplers", "vllm,transformers", "--seeds", "1,2,3",
+                     "--work", str(work), "--out", str(out)])
+    assert rc == 0
+    report = json.loads((out / "summary.json").read_text())
+    assert set(report["summary"]) >= {"grpo@vllm", "grpo@transformers", "paired"}
+    p = report["paired"]["grpo"]
+    assert p["seeds"] == [1, 2, 3] and p["b_minus_a"] == pytest.approx([0.1, 0.3, -0.1])
+    assert p["mean_b_minus_a"] == pytest.approx(0.1) and (p["b_better"], p["a_better"]) == (2, 1)
+    # |sum| = 0.3; of the 8 sign patterns of (0.1, 0.3, 0.1) only (+,-,-) and (-,+,+) stay below it -> 6 of 8
+    assert p["p_sign_flip"] == pytest.approx(0.75)
+    assert report["summary"]["paired"]["grpo"]["difference"] == "transformers - vllm"
+    readme = (out / "README.md").read_text()
+    assert "| 2 | +0.00 | +0.30 | +0.30 |" in readme and "sign-flip p = 0.750" in readme
+    args = bench.parse(["--estimators", "grpo", "--samplers", "vllm"])
+    argv = bench.train_argv("grpo@vllm", 1, tmp_path, args, None)
+    assert argv[argv.index("--sampler") + 1] == "vllm" and argv[argv.index("--algo") + 1] == "grpo"
+    assert bench.sign_flip_p([0.1, 0.2, 0.3, 0.4]) == pytest.approx(2 / 16)
+    with pytest.raises(SystemExit):
+        bench.parse(["--samplers", "vllm,vlm"])
