@@ -14,6 +14,8 @@ the steps having changed nothing).
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -104,6 +106,70 @@ def test_tied_output_embedding_is_synced(trained) -> None:
     trainer.sync_weights()
     engine, ours = engine_and_model_logprobs(trainer)
     assert (engine - ours).abs().max() < TOL
+
+
+def chi_square(counts: dict[int, int], probs: torch.Tensor, n: int, min_expected: float = 5.0) -> tuple[float, int]:
+    """Pearson's statistic over the tokens expected >= ``min_expected`` times, the rest pooled: (statistic, dof)."""
+    stat, rest_p, rest_c, bins = 0.0, 1.0, n, 0
+    for t in torch.nonzero(probs * n >= min_expected).flatten().tolist():
+        expected = probs[t].item() * n
+        stat += (counts.get(t, 0) - expected) ** 2 / expected
+        rest_p, rest_c, bins = rest_p - probs[t].item(), rest_c - counts.get(t, 0), bins + 1
+    if rest_p * n >= min_expected:
+        stat += (rest_c - rest_p * n) ** 2 / (rest_p * n)
+        bins += 1
+    return stat, bins - 1
+
+
+def chi_square_critical(dof: int, z: float = 3.09) -> float:
+    """Upper 0.999 quantile of chi-square (Wilson-Hilferty; no scipy here)."""
+    return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
+
+
+def test_rollouts_sample_the_policys_softmax(trained) -> None:
+    """The engine, called as training calls it (TRL's ``VLLMGeneration.generate``: its sampling parameters, the
+    run's temperature), draws each token from softmax(logits / T) of the current policy: no hidden top-k, top-p or
+    min-p, the temperature applied once. 4,000 one-token draws, Pearson's chi-square at p = 0.001; the same draws
+    must be rejected against a 1.5x temperature, or the test would be blind.
+
+    A tiny model's next-token distribution is a spike or a flat 49k-token floor (no bins to compare), so eight
+    tokens absent from the prompt get output logits L + 2.5, L + 2.0, ... with L the log-sum-exp of the others (tied
+    embeddings: their rows are set along the prompt's final hidden state, which they do not influence), then the
+    engine is synced as after an optimizer step.
+    """
+    from collections import Counter
+
+    trainer, _ = trained
+    model, gen, tok, n = trainer.model, trainer.vllm_generation, trainer.processing_class, 4000
+    prompt = tok(PROMPTS[1]).input_ids
+    emb = model.get_input_embeddings().weight
+    chosen = [t for t in range(1000, len(tok), 997) if t not in prompt][:8]
+    saved = emb[chosen].detach().clone(), gen.max_completion_length
+    try:
+        with torch.no_grad():
+            out = model(torch.tensor([prompt]), output_hidden_states=True)
+            h, total = out.hidden_states[-1][0, -1], torch.logsumexp(out.logits[0, -1], -1)
+            for k, t in enumerate(chosen):  # ~97% of the mass on the eight, the largest ~38%
+                emb[t] = (total + 2.5 - 0.5 * k) * h / h.dot(h)
+            probs = torch.softmax(model(torch.tensor([prompt])).logits[0, -1].double() / gen.temperature, -1)
+        assert probs[chosen].sum() > 0.8 and probs.max() < 0.5  # spread over several tokens
+        trainer._last_loaded_step = -1  # as after an optimizer step
+        trainer.sync_weights()
+        gen.max_completion_length = 1
+        _, completions, _, _ = gen.generate([prompt] * n, None, 1)
+    finally:
+        with torch.no_grad():
+            emb[chosen] = saved[0]
+        gen.max_completion_length = saved[1]
+        trainer._last_loaded_step = -1
+        trainer.sync_weights()
+    counts = Counter(c[0] for c in completions)
+    assert sum(counts.values()) == n
+    stat, dof = chi_square(counts, probs, n)
+    assert dof >= 5 and stat < chi_square_critical(dof), (stat, dof)
+    logits = probs.log() * gen.temperature  # up to a constant
+    wrong, wrong_dof = chi_square(counts, torch.softmax(logits / (1.5 * gen.temperature), -1), n)
+    assert wrong > chi_square_critical(wrong_dof), (wrong, wrong_dof)
 
 
 def test_sampler_backend_uses_the_engine(trained) -> None:
