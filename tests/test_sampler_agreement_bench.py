@@ -1,0 +1,51 @@
+"""bench/sampler_agreement.py's comparison on fixed per-prompt results (no sampling here): differences are paired
+by prompt, their interval comes from the per-prompt spread, and a real difference is reported as one."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_sampler_agreement", REPO / "bench" / "sampler_agreement.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fake(sampler: str, accuracies: list[float], shift: float = 0.0) -> dict:
+    return {"sampler": sampler, "seconds": 1.0,
+            "per_prompt": [{"accuracy": a, "format_rate": 0.5, "mean_tokens": 30.0 + shift, "stopped": 1.0}
+                           for a in accuracies]}
+
+
+def test_paired_by_prompt() -> None:
+    bench = load_bench()
+    # prompts differ a lot in difficulty, the samplers little: pairing keeps the interval small
+    a = fake("vllm", [0.0, 0.5, 1.0, 0.25])
+    b = fake("transformers", [0.05, 0.5, 1.0, 0.3])
+    report = bench.compare(a, b, {"prompts": 4, "samples": 4})
+    acc = report["differences"]["accuracy"]
+    diffs = [0.05, 0.0, 0.0, 0.05]
+    mean = sum(diffs) / 4
+    sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / 3)
+    assert acc["difference"] == pytest.approx(mean) and acc["ci95"] == pytest.approx(1.96 * sd / 2)
+    assert report["samplers"]["vllm"]["accuracy"] == pytest.approx(0.4375)
+    assert report["summary"]["difference"] == "transformers - vllm"
+
+
+def test_a_real_difference_is_not_called_noise() -> None:
+    bench = load_bench()
+    report = bench.compare(fake("vllm", [0.2] * 10), fake("transformers", [0.2] * 9 + [0.3], shift=5.0),
+                           {"prompts": 10, "samples": 4})
+    assert report["differences"]["mean_tokens"]["difference"] == pytest.approx(5.0)
+    assert not report["differences"]["mean_tokens"]["within_noise"]
+    assert report["summary"]["all_within_noise"] is False
+    with pytest.raises(SystemExit):
+        bench.parse(["--samplers", "vllm"])
