@@ -310,7 +310,8 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
 def write_readme(path: Path, report: dict[str, Any]) -> None:
     meta = report["meta"]
     res = meta.get("resolvable_accuracy_difference_95")
-    lines = ["# Advantage estimators side by side", "",
+    title = "Rollout samplers side by side" if len(meta.get("samplers") or []) >= 2 else "Advantage estimators side by side"
+    lines = [f"# {title}", "",
              f"Recipe `{meta['recipe']}` (CPU preset), model `{meta['model']}`, seeds {meta['seeds']}, "
              f"{meta['completions']} completions per step ({meta['completions'] // meta['num_generations']} prompts "
              f"x {meta['num_generations']}), {meta['max_steps']} steps, held-out n = {meta['heldout_n']} "
