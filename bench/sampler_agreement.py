@@ -42,13 +42,12 @@ def heldout_rows(recipe: str, n: int, model: str | None) -> tuple[Any, list[dict
 
 def sample(sampler: str, args: argparse.Namespace) -> dict[str, Any]:
     """One sampler's completions, scored per prompt: {"per_prompt": [{metric: mean}], "seconds": ...}."""
-    import torch
-
+    from r1lite.config import apply_threads
     from r1lite.generation import make_backend
     from r1lite.sampling import prompt_texts, score_completions
     from r1lite.trainer import parse_stop_strings
 
-    torch.set_num_threads(args.threads)
+    apply_threads(args.threads)
     run, rows = heldout_rows(args.recipe, args.prompts, args.model)
     backend = make_backend(sampler, run.model_path, device="cpu", batch_size=args.batch_size, threads=args.threads)
     prompts = prompt_texts([r["prompt"] for r in rows], backend.tokenizer)
