@@ -3,20 +3,11 @@ averaging, summary.json / README.md / curves.png (no training here)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_algos", REPO / "bench" / "algos.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_loader import load_bench
 
 
 def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: float = 15.0,
@@ -45,7 +36,7 @@ def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: 
 
 @pytest.mark.parametrize("split", [True, False], ids=["heldout_metrics_file", "older_single_file"])
 def test_read_run_wall_time_and_step_to_gain(tmp_path: Path, split: bool) -> None:
-    bench = load_bench()
+    bench = load_bench("algos")
     fake_run(tmp_path / "r", before=0.2, mid=0.35, after=0.4, split=split)
     run = bench.read_run(tmp_path / "r")
     # training wall time: since the before-evaluation ended (t=100), minus the evaluations since (5 s, then 8 s)
@@ -57,7 +48,7 @@ def test_read_run_wall_time_and_step_to_gain(tmp_path: Path, split: bool) -> Non
 
 
 def test_report_from_fake_runs(tmp_path: Path) -> None:
-    bench = load_bench()
+    bench = load_bench("algos")
     work, out = tmp_path / "runs", tmp_path / "out"
     fake_run(work / "grpo" / "seed1", 0.2, 0.35, 0.4)
     fake_run(work / "grpo" / "seed2", 0.2, 0.25, 0.3, step3_time=25.0)
@@ -91,7 +82,7 @@ def test_report_from_fake_runs(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_fail_clearly(capsys: pytest.CaptureFixture) -> None:
-    bench = load_bench()
+    bench = load_bench("algos")
     with pytest.raises(SystemExit):
         bench.parse(["--estimators", "rlooo"])
     assert "unknown advantage estimator 'rlooo'" in capsys.readouterr().err
@@ -102,7 +93,7 @@ def test_bad_arguments_fail_clearly(capsys: pytest.CaptureFixture) -> None:
 
 def test_best_point_of_a_curve_that_peaks_and_falls() -> None:
     """A run that peaks mid-way and ends where it began: the report keeps the peak and its (earliest) step."""
-    bench = load_bench()
+    bench = load_bench("algos")
     run = {"heldout_before": 0.3, "heldout_after": 0.3, "seconds_per_step": 1.0, "peak_rss_gb": None,
            "heldout_curve": [[0, 0.3, 0.0], [10, 0.6, 5.0], [20, 0.6, 9.0], [40, 0.3, 20.0]],
            "reward_curve": [], "step_to_gain_0_10": 10}
@@ -113,7 +104,7 @@ def test_best_point_of_a_curve_that_peaks_and_falls() -> None:
 def test_samplers_are_paired_by_seed(tmp_path: Path) -> None:
     """--samplers: each estimator under each sampler (``NAME@SAMPLER``), then per-seed gain differences, their
     mean and an exact sign-flip p-value; the training command names the sampler."""
-    bench = load_bench()
+    bench = load_bench("algos")
     work, out = tmp_path / "runs", tmp_path / "out"
     gains = {"vllm": {1: 0.1, 2: 0.0, 3: 0.2}, "transformers": {1: 0.2, 2: 0.3, 3: 0.1}}
     for sampler, by_seed in gains.items():

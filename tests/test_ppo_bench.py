@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("grpo_vs_ppo", REPO / "bench" / "grpo_vs_ppo.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_loader import load_bench
 
 
 def test_bench_smoke_tiny(smollm2_dir: str, tmp_path: Path) -> None:
-    bench = load_bench()
+    bench = load_bench("grpo_vs_ppo")
     out, work = tmp_path / "results", tmp_path / "runs"
     rc = bench.main(["--tiny", "--max-steps", "1", "--heldout-n", "2", "--heldout-every", "0", "--completions", "4",
                      "--grpo-group", "2", "--max-completion-length", "8", "--out", str(out), "--work", str(work),

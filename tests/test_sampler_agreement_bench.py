@@ -3,20 +3,10 @@ by prompt, their interval comes from the per-prompt spread, and a real differenc
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_sampler_agreement", REPO / "bench" / "sampler_agreement.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench_loader import load_bench
 
 
 def fake(sampler: str, accuracies: list[float], shift: float = 0.0) -> dict:
@@ -26,7 +16,7 @@ def fake(sampler: str, accuracies: list[float], shift: float = 0.0) -> dict:
 
 
 def test_paired_by_prompt() -> None:
-    bench = load_bench()
+    bench = load_bench("sampler_agreement")
     # prompts differ a lot in difficulty, the samplers little: pairing keeps the interval small
     a = fake("vllm", [0.0, 0.5, 1.0, 0.25])
     b = fake("transformers", [0.05, 0.5, 1.0, 0.3])
@@ -41,7 +31,7 @@ def test_paired_by_prompt() -> None:
 
 
 def test_a_real_difference_is_not_called_noise() -> None:
-    bench = load_bench()
+    bench = load_bench("sampler_agreement")
     report = bench.compare(fake("vllm", [0.2] * 10), fake("transformers", [0.2] * 9 + [0.3], shift=5.0),
                            {"prompts": 10, "samples": 4})
     assert report["differences"]["mean_tokens"]["difference"] == pytest.approx(5.0)
