@@ -92,8 +92,9 @@ def set_gguf_special_tokens(tokenizer: Any, ids: dict[str, int]) -> None:
     """Give the tokenizer the GGUF's own special tokens.
 
     transformers' GGUF tokenizer conversion (5.x) names the wrong end-of-sequence token for SmolLM2: ``<|im_start|>``
-    (the file says ``<|im_end|>``). vLLM stops on the tokenizer's EOS and a saved checkpoint carries it to other
-    tools, so a wrong one ends completions at a token the model does not use for that, and never at the one it does.
+    (the file says ``<|im_end|>``). vLLM stops on the tokenizer's EOS as well as the model config's, and a saved
+    checkpoint carries it to other tools: a wrong one ends completions at a token the model does not end text with,
+    and tools that read only the tokenizer miss the one it does.
     """
     for attr, token_id in ids.items():
         if 0 <= token_id < len(tokenizer):
