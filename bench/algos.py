@@ -296,9 +296,8 @@ def variants(report: dict[str, Any]) -> list[str]:
 
 def table_rows(report: dict[str, Any]) -> list[list[str]]:
     rows = []
-    for name, s in report["summary"].items():
-        if name not in variants(report):
-            continue
+    for name in variants(report):
+        s = report["summary"][name]
         step = s["step_to_gain_0_10"]
         rows.append([name, fmt(s["seconds_per_step"], "{:.1f}"), fmt(s["peak_rss_gb"]),
                      f"{fmt(s['heldout_before'])} -> {fmt(s['heldout_after'])}",
@@ -415,9 +414,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
     args.samplers = [x.strip() for x in args.samplers.split(",") if x.strip()]
-    bad = [x for x in args.samplers if x not in ("vllm", "transformers", "auto")]
-    if bad or len(set(args.samplers)) != len(args.samplers):
-        p.error(f"--samplers takes distinct values from vllm, transformers, auto; got {args.samplers}")
+    from r1lite.config import SAMPLERS
+
+    if any(x not in SAMPLERS for x in args.samplers) or len(set(args.samplers)) != len(args.samplers):
+        p.error(f"--samplers takes distinct values from {', '.join(SAMPLERS)}; got {args.samplers}")
     try:
         args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
