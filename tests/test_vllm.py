@@ -151,7 +151,8 @@ def test_rollouts_sample_the_policys_softmax(trained) -> None:
             h, total = out.hidden_states[-1][0, -1], torch.logsumexp(out.logits[0, -1], -1)
             for k, t in enumerate(chosen):  # ~97% of the mass on the eight, the largest ~38%
                 emb[t] = (total + 2.5 - 0.5 * k) * h / h.dot(h)
-            probs = torch.softmax(model(torch.tensor([prompt])).logits[0, -1].double() / gen.temperature, -1)
+            logits = model(torch.tensor([prompt])).logits[0, -1].double()
+            probs = torch.softmax(logits / gen.temperature, -1)
         assert probs[chosen].sum() > 0.8 and probs.max() < 0.5  # spread over several tokens
         trainer._last_loaded_step = -1  # as after an optimizer step
         trainer.sync_weights()
@@ -167,7 +168,6 @@ def test_rollouts_sample_the_policys_softmax(trained) -> None:
     assert sum(counts.values()) == n
     stat, dof = chi_square(counts, probs, n)
     assert dof >= 5 and stat < chi_square_critical(dof), (stat, dof)
-    logits = probs.log() * gen.temperature  # up to a constant
     wrong, wrong_dof = chi_square(counts, torch.softmax(logits / (1.5 * gen.temperature), -1), n)
     assert wrong > chi_square_critical(wrong_dof), (wrong, wrong_dof)
 
