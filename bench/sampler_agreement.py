@@ -30,25 +30,25 @@ REPO = Path(__file__).resolve().parent.parent
 METRICS = ("accuracy", "format_rate", "mean_tokens", "stopped")
 
 
-def heldout_rows(recipe: str, n: int, model: str | None) -> tuple[Any, list[dict[str, Any]]]:
-    """The recipe's CPU-preset held-out rows (its template, its seed) and the run it came from."""
+def preset_run(recipe: str, n: int, model: str | None) -> Any:
+    """The recipe's CPU-preset run (``heldout_rows``: its template, its seed; its rules and stop strings)."""
     from r1lite.train import build_run, parse_config
 
     argv = ["--preset", "cpu", "--heldout_n", str(n)] + (["--model", model] if model else [])
     cfg, _ = parse_config(argv, default_config=REPO / "recipes" / f"{recipe}.yaml")
-    run = build_run(cfg)
-    return run, run.heldout_rows
+    return build_run(cfg)
 
 
 def sample(sampler: str, args: argparse.Namespace) -> dict[str, Any]:
     """One sampler's completions, scored per prompt: {"per_prompt": [{metric: mean}], "seconds": ...}."""
     from r1lite.config import apply_threads
     from r1lite.generation import make_backend
-    from r1lite.sampling import prompt_texts, score_completions
+    from r1lite.sampling import heldout_metrics, prompt_texts, score_completions
     from r1lite.trainer import parse_stop_strings
 
     apply_threads(args.threads)
-    run, rows = heldout_rows(args.recipe, args.prompts, args.model)
+    run = preset_run(args.recipe, args.prompts, args.model)
+    rows = run.heldout_rows
     backend = make_backend(sampler, run.model_path, device="cpu", batch_size=args.batch_size, threads=args.threads)
     prompts = prompt_texts([r["prompt"] for r in rows], backend.tokenizer)
     start = time.perf_counter()
@@ -59,33 +59,42 @@ def sample(sampler: str, args: argparse.Namespace) -> dict[str, Any]:
     for row, comps in zip(rows, out, strict=True):
         texts = [c.text for c in comps]
         scores = score_completions(run.eval_rules, texts, [row] * len(texts))
-        fmt = scores[run.format_rule] if run.format_rule else [None] * len(texts)
+        held = heldout_metrics(scores, texts, run.accuracy_rule, run.format_rule)  # as training's held-out numbers
         per_prompt.append({
-            "accuracy": statistics.fmean(float((v or 0.0) >= 1.0) for v in scores[run.accuracy_rule]),
-            "format_rate": statistics.fmean(float((v or 0.0) >= 1.0) for v in fmt),
+            "accuracy": held["accuracy"], "format_rate": held["format_rate"],
             "mean_tokens": statistics.fmean(c.num_tokens for c in comps),
             "stopped": statistics.fmean(float(c.finish_reason != "length") for c in comps),
         })
     return {"sampler": sampler, "seconds": seconds, "per_prompt": per_prompt}
 
 
-def paired_difference(a: list[float], b: list[float]) -> tuple[float, float]:
-    """Mean of b_i - a_i and the 95% half-width (normal approximation over prompts)."""
-    diffs = [y - x for x, y in zip(a, b, strict=True)]
+def paired_difference(a: list[float | None], b: list[float | None]) -> tuple[float, float]:
+    """Mean of b_i - a_i and the 95% half-width (normal approximation over prompts); a prompt with no score under
+    either sampler (no format rule, all completions unscorable) is left out."""
+    diffs = [y - x for x, y in zip(a, b, strict=True) if x is not None and y is not None]
     sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
     return statistics.fmean(diffs), 1.96 * sd / math.sqrt(len(diffs))
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """The report: each sampler's means, B - A per metric with its interval, and the summary."""
-    means = {s["sampler"]: {m: statistics.fmean(p[m] for p in s["per_prompt"]) for m in METRICS} | {
-        "seconds": s["seconds"]} for s in (a, b)}
+    def column(s: dict[str, Any], m: str) -> list[float | None]:
+        return [p[m] for p in s["per_prompt"]]
+
+    def mean(values: list[float | None]) -> float | None:
+        scored = [v for v in values if v is not None]
+        return statistics.fmean(scored) if scored else None
+
+    # a metric no prompt has under both samplers (no format rule, say) is left out rather than reported as 0
+    measured = [m for m in METRICS if any(x is not None and y is not None
+                                          for x, y in zip(column(a, m), column(b, m), strict=True))]
+    means = {s["sampler"]: {m: mean(column(s, m)) for m in measured} | {"seconds": s["seconds"]} for s in (a, b)}
     diffs = {}
-    for m in METRICS:
-        d, half = paired_difference([p[m] for p in a["per_prompt"]], [p[m] for p in b["per_prompt"]])
+    for m in measured:
+        d, half = paired_difference(column(a, m), column(b, m))
         diffs[m] = {"difference": d, "ci95": half, "within_noise": abs(d) <= half}
-    summary = {f"{m}_difference": diffs[m]["difference"] for m in METRICS}
-    summary |= {f"{m}_ci95": diffs[m]["ci95"] for m in METRICS}
+    summary = {f"{m}_difference": diffs[m]["difference"] for m in measured}
+    summary |= {f"{m}_ci95": diffs[m]["ci95"] for m in measured}
     summary["all_within_noise"] = all(v["within_noise"] for v in diffs.values())
     summary["difference"] = f"{b['sampler']} - {a['sampler']}"
     return {"samplers": means, "differences": diffs, "summary": summary, "meta": meta}
@@ -99,8 +108,7 @@ def print_table(report: dict[str, Any]) -> None:
     table = Table(title=f"sampler agreement ({report['meta']['prompts']} prompts x {report['meta']['samples']})")
     for h in ["metric", *names, f"{names[1]} - {names[0]}", "95% +-", "within noise"]:
         table.add_column(h, justify="right")
-    for m in METRICS:
-        d = report["differences"][m]
+    for m, d in report["differences"].items():
         spec = "{:.1f}" if m == "mean_tokens" else "{:.3f}"
         table.add_row(m, *(spec.format(report["samplers"][n][m]) for n in names), spec.format(d["difference"]),
                       spec.format(d["ci95"]), "yes" if d["within_noise"] else "NO")

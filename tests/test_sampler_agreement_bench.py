@@ -39,3 +39,15 @@ def test_a_real_difference_is_not_called_noise() -> None:
     assert report["summary"]["all_within_noise"] is False
     with pytest.raises(SystemExit):
         bench.parse(["--samplers", "vllm"])
+
+
+def test_a_metric_without_scores_is_left_out() -> None:
+    """No format rule (format_rate None on every prompt): reported as absent, not as a rate of 0."""
+    bench = load_bench("sampler_agreement")
+    a, b = fake("vllm", [0.2, 0.4]), fake("transformers", [0.3, 0.4])
+    for s in (a, b):
+        for p in s["per_prompt"]:
+            p["format_rate"] = None
+    report = bench.compare(a, b, {"prompts": 2, "samples": 4})
+    assert "format_rate" not in report["differences"] and "format_rate" not in report["samplers"]["vllm"]
+    assert report["differences"]["accuracy"]["difference"] == pytest.approx(0.05)
