@@ -6,7 +6,7 @@ and the registry; ``estimators`` the built-ins. Write your own with ``@estimator
 
 PPO lives here too: ``ppo_core`` (the one place for PPO maths: KL-shaped rewards, GAE, whitening, value
 loss; pure torch), ``critic`` (the value model) and ``ppo`` (the PPO trainer on r1lite's GRPO trainer).
-``registry``, ``estimators`` and ``ppo_core`` import no TRL; ``ppo`` may import ``r1lite.train``.
+``ppo_core`` imports neither TRL nor transformers; only ``ppo`` may import ``r1lite.train``.
 """
 
 from r1lite.algos.estimators import group_size
