@@ -33,15 +33,22 @@ from typing import Any
 
 from .guards import DEFAULT_TIMEOUT, Verdict
 from .normalize import canonical, juxtaposed_numbers, mathverify_inputs, normalize
-from .numeric import REL_TOL, exact_value, numeric_fast_path
+from .numeric import REL_TOL, exact_value, numeric_fast_path, rounds_to_gold
 from .rules import (
+    MAX_ITEMS,
+    MONEY,
     Shape,
     apply_units,
+    compare_bases,
+    compare_ratios,
     inequality_as_interval,
     list_shapes,
+    shape,
+    split_unit,
     strip_assignment,
     vector_as_gold,
 )
+from .sentence import sentence_answer
 
 _GOLD_CACHE: OrderedDict[str, list] = OrderedDict()
 _GOLD_CACHE_SIZE = 4096
@@ -214,6 +221,8 @@ def rounding_made_equal(gold: Any, pred: Any) -> bool:
     if pair is None:
         return False
     a, b = (sympy.N(x, 60) for x in pair)
+    if not (a.is_finite and b.is_finite):  # oo against +oo: no rounding involved (and oo - oo is nan)
+        return False
     diff, scale = abs(a - b), max(abs(a), abs(b))
     if diff == 0 or scale == 0:
         return False
@@ -277,7 +286,7 @@ def check_answer(
                 return Verdict(fast, fast_path=True, reason="" if fast else "different number")
             gold_parsed = parse_gold(gn)
             same_text = canonical(pred) == canonical(gold)
-            if not has_expr(gold_parsed) or gold_fragment(gn, gold_parsed):
+            if (not has_expr(gold_parsed) or gold_fragment(gn, gold_parsed)) and not entries_parse(gn):
                 if same_text:
                     return Verdict(True, fast_path=True, reason="same text as gold")
                 why = "gold unparseable" if not has_expr(gold_parsed) else "gold parsed only in part"
@@ -285,6 +294,8 @@ def check_answer(
             if shortcut and same_text:
                 return Verdict(True, fast_path=True, reason="same text as gold")
             stage = "pred"
+            gold_shape = shape(gn)
+            pn = sentence_answer(pn, gn, 1 if gold_shape.kind == "single" else len(gold_shape.items)) or pn
             pn = inequality_as_interval(pn, gn) or pn
             shapes = list_shapes(pn, gn)
             if shapes is not None:
@@ -296,6 +307,8 @@ def check_answer(
         return Verdict(False, timed_out=True, reason=f"{stage} timed out after {timeout}s")
     except (MemoryError, RecursionError) as exc:
         return Verdict(False, parse_failed=True, reason=f"{stage}: {type(exc).__name__}")
+    except Exception as exc:  # noqa: BLE001 - a sympy error (NaN comparison, ...) is no credit, not a dead worker
+        return Verdict(False, parse_failed=True, reason=f"{stage}: {type(exc).__name__}: {exc}"[:200])
 
 
 def _compare_lists(pred: Shape, gold: Shape, shortcut: bool) -> Verdict:
@@ -342,12 +355,19 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     fast = numeric_fast_path(pn, gn)
     if fast is not None:
         return Verdict(fast, reason="" if fast else "different number")
+    for rule, why in ((compare_bases, "another number in its base"), (compare_ratios, "another ratio")):
+        verdict = rule(pn, gn)
+        if verdict is not None:
+            return Verdict(verdict, reason="" if verdict else why)
     if juxtaposed_numbers(pn):
         return Verdict(False, parse_failed=True, reason="two numbers side by side")
+    unit = split_unit(pn)[1]
     units = apply_units(pn, gn)
     if units is False:
         return Verdict(False, reason="units of another kind")
     pn, gn = units
+    if unit not in (None, "deg", "rad") and not MONEY.search(unit) and rounds_to_gold(pn, gn, integer=True):
+        return Verdict(True, reason="a measured value at the gold's precision")
     pn = inequality_as_interval(pn, gn) or vector_as_gold(pn, gn) or pn
     fast = numeric_fast_path(pn, gn)
     if fast is not None:
@@ -371,6 +391,19 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     return Verdict(ok)
 
 
+def entries_parse(gold: str) -> bool:
+    """A list gold math-verify cannot parse whole (``\\frac{-1 \\pm \\sqrt{5}}{2}``) is gradable when each of
+    its entries parses whole."""
+    entries = shape(gold).items
+    if len(entries) < 2 or len(entries) > MAX_ITEMS:
+        return False
+    for entry in entries:
+        parsed = parse_gold(entry)
+        if not has_expr(parsed) or gold_fragment(entry, parsed):
+            return False
+    return True
+
+
 def gold_verdict(gold: str, timeout: float | None = DEFAULT_TIMEOUT) -> Verdict:
     """Whether a gold can be graded (``gold_unparseable`` says no): a number, or an answer math-verify
     parses whole. Asked once per gold (``prefetch_golds``, answers decided without a worker)."""
@@ -380,7 +413,7 @@ def gold_verdict(gold: str, timeout: float | None = DEFAULT_TIMEOUT) -> Verdict:
             if exact_value(gn) is not None:
                 return Verdict(True)
             parsed = parse_gold(gn)
-            if not has_expr(parsed) or gold_fragment(gn, parsed):
+            if (not has_expr(parsed) or gold_fragment(gn, parsed)) and not entries_parse(gn):
                 return Verdict(False, gold_unparseable=True, reason="gold unparseable")
             return Verdict(True)
     except Deadline:
