@@ -11,9 +11,9 @@ Three suites by default, each reported on its own (summary keys ``<suite>_cases`
 * ``out_of_sample``: ``tests/data/grader_out_of_sample.jsonl``, real model outputs labelled independently
   of the rules (skipped with a note while that file is absent).
 
-Every case is a (prediction, gold) pair as a model writes it inside its answer tag (or, with
-``"extract": "lenient"``, a whole solution whose last ``\\boxed{}`` is the answer), labelled correct or
-not by mathematical equivalence in context, with the reason and a family. Both graders score every pair:
+Every case is a (prediction, gold) pair as a model writes it inside its answer tag (or, where ``"extract"``
+names a side, a whole solution whose answer is taken as ``accuracy(mode="lenient")`` takes it), labelled
+correct or not by mathematical equivalence in context, with the reason and a family. Both graders score every pair:
 
 * r1lite: :func:`r1lite.rewards.verify.verify_batch`, the code behind the ``accuracy`` reward;
 * math-verify in-process, as TRL and open-r1 call it: ``parse`` of the gold and of the prediction (the
@@ -46,7 +46,7 @@ DEFAULT_SUITE = DATA / "equivalence.jsonl"
 SUITES = {"in_sample": DEFAULT_SUITE, "mathverify": DATA / "mathverify_cases.jsonl",
           "out_of_sample": DATA / "grader_out_of_sample.jsonl"}
 FIELDS = ("family", "prediction", "gold", "verdict", "reason")
-EXTRACT = ("answer", "lenient")
+EXTRACT = ("answer", "prediction", "gold", "both")  # which side is a whole solution (see Case.pair)
 
 
 @dataclass(frozen=True)
@@ -57,16 +57,17 @@ class Case:
     verdict: bool
     reason: str
     line: int
-    extract: str = "answer"  # "lenient": prediction and gold are whole solutions, graded by their last box
+    extract: str = "answer"  # the side(s) that are whole solutions: "prediction", "gold", "both"
     source: str = ""
 
     def pair(self) -> tuple[str | None, str | None]:
-        """The (answer, gold) strings the grader sees: as written, or the last box of a whole solution."""
-        if self.extract == "answer":
-            return self.prediction, self.gold
-        from r1lite.rewards.extract import extract_answer, last_boxed_content
+        """The (answer, gold) strings the grader sees: as written, or, for a side that is a whole solution,
+        its answer as ``accuracy(mode="lenient")`` takes it."""
+        from r1lite.rewards.extract import extract_answer
 
-        return extract_answer(self.prediction, "lenient"), last_boxed_content(self.gold) or self.gold
+        pred = extract_answer(self.prediction, "lenient") if self.extract in ("prediction", "both") else self.prediction
+        gold = extract_answer(self.gold, "lenient") if self.extract in ("gold", "both") else self.gold
+        return pred, gold
 
 
 def load_suite(path: Path = DEFAULT_SUITE) -> list[Case]:

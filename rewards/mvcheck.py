@@ -197,7 +197,9 @@ def gold_fragment(gold_text: str, gold_parsed: list) -> bool:
     expr = gold_parsed[0] if gold_parsed else None
     if not isinstance(expr, sympy.Expr) or not expr.is_number or _BOUND.search(gold_text):
         return False
-    text = _UNIT_TAIL.sub("", gold_text)  # "\\frac{37}{4} m", "\\frac{1}{\\sqrt{2}}c": a unit, not a variable
+    spans = re.findall(r"(?<!\\)\$([^$]+)\$", gold_text)
+    text = " ".join(spans) if spans else gold_text  # "$125$ miles": the words outside the mathematics are no variables
+    text = _UNIT_TAIL.sub("", text)  # "\\frac{37}{4} m", "\\frac{1}{\\sqrt{2}}c": a unit, not a variable
     if _GREEK.search(text):
         return True
     letters = set(re.findall(r"[A-Za-z]", _NOT_VARIABLES.sub(" ", text))) - {"e", "i"}
@@ -295,7 +297,12 @@ def check_answer(
                 return Verdict(True, fast_path=True, reason="same text as gold")
             stage = "pred"
             gold_shape = shape(gn)
-            pn = sentence_answer(pn, gn, 1 if gold_shape.kind == "single" else len(gold_shape.items)) or pn
+            said = sentence_answer(pn, gn, len(gold_shape.items) if gold_shape.kind in ("list", "set") else 1)
+            if said is not None:
+                pn = normalize(said)
+                fast = numeric_fast_path(pn, gn)
+                if fast is not None:
+                    return Verdict(fast, fast_path=True, reason="" if fast else "different number")
             pn = inequality_as_interval(pn, gn) or pn
             shapes = list_shapes(pn, gn)
             if shapes is not None:
@@ -323,7 +330,8 @@ def _compare_lists(pred: Shape, gold: Shape, shortcut: bool) -> Verdict:
     if gold.kind == "tuple":
         ok = len(p_items) == len(g_items) and all(same(p, g) for p, g in zip(p_items, g_items, strict=True))
         return Verdict(ok, reason="" if ok else "entries differ or are in another order")
-    if gold.kind == "set":
+    if gold.kind == "set" or len(_distinct(g_items, same)) == len(g_items):
+        # a set, or a solution list without repeats: a solution written twice is still that solution
         p_items, g_items = _distinct(p_items, same), _distinct(g_items, same)
     unmatched = list(g_items)
     for p in p_items:

@@ -17,7 +17,7 @@ import re
 from fractions import Fraction
 from functools import lru_cache
 
-from .sentence import several_boxes
+from .sentence import answer_in_boxes
 
 _DELIMITERS = re.compile(r"(?<!\\)\$|\\\(|\\\[|\\boxed|\\fbox")  # an escaped \$ is a currency sign
 _LATEX_CMD = re.compile(r"\\[A-Za-z]+")
@@ -151,6 +151,8 @@ _UNITS_WORDS = ("zero one two three four five six seven eight nine ten eleven tw
 _TENS_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 _NUMBER_WORDS = {w: i for i, w in enumerate(_UNITS_WORDS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS_WORDS)}
 _NUMBER_WORD = re.compile(r"^(?:\\text\s*\{\s*)?(-|minus\s+|negative\s+)?([a-z]+)(?:[- ]([a-z]+))?\s*\}?$", re.IGNORECASE)
+_BRACED_THOUSANDS = re.compile(r"(?<=\{)\s*\d{1,3}(?:,\d{3})+\s*(?=\})")  # \frac{1}{360,000}
+_NUMPY_CALL = re.compile(r"\b(?:np|numpy|math)\.(arcsin|arccos|arctan|sin|cos|tan|exp|log|sqrt|pi)\b")
 _TRIG_DEGREES = re.compile(  # \cos 45^\circ, \sin(30^{\circ}), \tan^2 60^\circ: the degrees of a trig argument
     r"(\\(?:sin|cos|tan|sec|csc|cot)(?:\s*\^\s*(?:\{[^{}]*\}|\d))?)\s*(?:\\left)?\s*([({]?)\s*"
     r"(-?\d+(?:\.\d+)?)\s*\^\s*\{?\s*\\circ\s*\}?\s*(?:\\right)?\s*([)}]?)")
@@ -184,7 +186,7 @@ def normalize(answer: str) -> str:
         s = _CURRENCY_AFTER.sub("", s).strip()
     if "\\" in s:  # each rewrite only where its notation can occur: this runs on every answer
         if "\\boxed" in s or "\\fbox" in s:
-            s = several_boxes(s) or s
+            s = answer_in_boxes(s) or s
         s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac").replace("\\varnothing", "\\emptyset")
         if "\\mathrm" in s or "\\text" in s or "\\mbox" in s or "\\operatorname" in s:
             s = _UPRIGHT_E.sub("e", s)
@@ -198,6 +200,10 @@ def normalize(answer: str) -> str:
     if "ercent" in s or "ERCENT" in s:
         s = _PERCENT_WORD.sub("\\\\%", s)
     s = _GROUPED.sub(lambda m: m.group(1) + _SEP_RE.sub("", m.group(2)), s)
+    if "{" in s and "," in s:
+        s = _BRACED_THOUSANDS.sub(lambda m: m.group(0).replace(",", ""), s)
+    if "." in s and ("np." in s or "math." in s):
+        s = _NUMPY_CALL.sub(r"\\\1", s)
     if "e" in s or "E" in s:
         s = _E_NOTATION.sub(_e_notation, s)
     m = _TRAILING_VARIABLE.search(s)

@@ -133,9 +133,19 @@ def rounds_to_gold(pred: str, gold: str, integer: bool = False) -> bool:
     p, g = exact_value(pred), exact_value(gold)
     if digits is None or p is None or g is None or p[2] or g[2] or p[0] == 0:
         return False
-    if not (p[1] or integer):  # an exact value (1/3, 0.3 repeating) is no measurement: 1/3 is not 0.33
-        return False
+    if not (p[1] or integer or _GOLD_SCIENTIFIC.match(unwrap(gold).strip())):
+        return False  # an exact value (1/3, 0.3 repeating) is no measurement: 1/3 is not 0.33 (but is 3.3e-1)
     return round_significant(p[0], digits) == g[0]
+
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")
+
+
+def _decimal_comma(text: str) -> tuple[Fraction, bool, bool] | None:
+    """``1000,99`` read as ``1000.99`` -- only against a decimal on the other side, and only where the comma
+    cannot be a thousands separator (not three digits after it)."""
+    s = unwrap(text).strip()
+    return exact_value(s.replace(",", ".")) if _DECIMAL_COMMA.match(s) else None
 
 
 def numeric_fast_path(pred: str, gold: str) -> bool | None:
@@ -145,6 +155,10 @@ def numeric_fast_path(pred: str, gold: str) -> bool | None:
     scientific gold is matched at its own precision (:func:`rounds_to_gold`).
     """
     p, g = exact_value(pred), exact_value(gold)
+    if p is None and g is not None and g[1]:
+        p = _decimal_comma(pred)
+    elif g is None and p is not None and p[1]:
+        g = _decimal_comma(gold)
     if p is None or g is None:
         return None
     (pv, pdec, ppct), (gv, gdec, gpct) = p, g

@@ -7,7 +7,8 @@ kind of answer was asked for:
 * **lists** -- a gold in parentheses, ``(2,3,4)``, is an ordered tuple: a bare ``2,4,3`` is compared in
   order. A gold in set braces, ``\\{1,2\\}``, is a set (repeats collapse). A bare gold list,
   ``-2, 1`` or ``3, 5, 7``, is MATH's "enter all solutions, separated by commas": its order carries no
-  meaning, but every entry counts, so it is compared as a multiset (``-2`` does not match ``-2,-2``).
+  meaning, but every entry counts, so it is compared as a multiset (``-2`` does not match ``-2,-2``);
+  against a gold list without repeats a solution written twice counts once.
   ``A \\pm B`` is the two entries ``A+B, A-B``; ``x = 1 \\text{ or } x = -2`` the entries ``1, -2``.
   A comma between digit groups (``1,000``) is a thousands separator unless the gold is a list whose
   entries it would then match (``1,500`` against the gold ``1, 500``).
@@ -38,7 +39,7 @@ MAX_ITEMS = 16  # longer lists go to math-verify whole: n^2 element checks must 
 # ----------------------------------------------------------------------------------------------
 
 _CONNECTOR = re.compile(r"\\(?:text|textrm|mbox)\s*\{\s*(?:and|or)\s*\}|\\quad|\\qquad|\\lor|\\vee|(?<![A-Za-z\\])(?:and|or)(?![A-Za-z])")
-_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d.])")
+_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d.])")
 _ASSIGNMENT = re.compile(r"^\s*(?:[A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+)\s*=(?!=)\s*(?P<rhs>.+)$", re.DOTALL)
 _PM = re.compile(r"\\(?:pm|mp)(?![A-Za-z])")
 _OPEN, _CLOSE = "([{", ")]}"
@@ -125,6 +126,9 @@ def shape(answer: str, protect_thousands: bool = True) -> Shape:
             items = [i for i in _depth_split(inner, protect_thousands) if i]
             if kind == "set" or len(items) >= 2:
                 return Shape(kind, tuple(x for i in items for x in _expand_pm(i)))
+    groups = _assignment_groups(s)
+    if groups is not None:
+        return Shape("list", groups)
     s = _CONNECTOR.sub(",", s)
     items = [i for i in _depth_split(s, protect_thousands) if i]
     if len(items) == 1:
@@ -133,6 +137,20 @@ def shape(answer: str, protect_thousands: bool = True) -> Shape:
     if len(items) > 1 and _ASSIGNMENT.match(items[0]) and not any(_ASSIGNMENT.match(i) for i in items[1:]):
         items[0] = strip_assignment(items[0])  # "n = 1, 2, 3": the values of n
     return Shape("list", tuple(x for i in items for x in _expand_pm(i)))
+
+
+def _assignment_groups(s: str) -> tuple[str, ...] | None:
+    """``p=5,q=2;p=7,q=2`` -> ``("(5,2)", "(7,2)")``: solutions separated by semicolons, each a comma list of
+    assignments, are tuples of their values. None for anything else."""
+    if ";" not in s:
+        return None
+    groups = []
+    for part in s.split(";"):
+        items = [i.strip() for i in part.split(",") if i.strip()]
+        if len(items) < 2 or not all(_ASSIGNMENT.match(i) for i in items):
+            return None
+        groups.append("(" + ",".join(strip_assignment(i) for i in items) + ")")
+    return tuple(groups)
 
 
 def list_shapes(pred: str, gold: str) -> tuple[Shape, Shape] | None:
@@ -179,7 +197,8 @@ _UNIT_NAMES: dict[str, tuple[str, Fraction]] = {
 }
 _UNIT_TAIL = re.compile(
     r"^(?P<value>.*?\S)\s*(?:\\[,;: !]|~|\s)*"
-    r"(?P<unit>(?:\\(?:text|textrm|mathrm|mbox|operatorname)\s*\{[^{}]*\})+(?:\s*\^\s*\{?\s*[23]\s*\}?)?)\s*$",
+    r"(?P<unit>(?:\\(?:text|textrm|mathrm|mbox|operatorname)\s*\{[^{}]*\}(?:\s*(?:\\cdot|\\,|/)\s*(?=\\))?)+"
+    r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?)\s*$",
     re.DOTALL)
 _WORD_UNIT_TAIL = re.compile(r"^(?P<value>-?\d[\d.]*)\s+(?P<unit>[A-Za-z][A-Za-z ./]*?(?:\^\{?[23]\}?)?)\s*$")
 _DEGREE = re.compile(r"\s*\^\s*\{?\s*\\circ\s*\}?\s*$|\s*\\circ\s*$")

@@ -27,10 +27,10 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _CMD_ARG = re.compile(r"\\(?:text|textbf|textrm|mathrm|mbox|operatorname|emph|textit)\s*\{[^{}]*\}")
 _CMD = re.compile(r"\\[A-Za-z]+")
 _PROSE_WORD = re.compile(r"(?<![\\A-Za-z0-9^_{])[A-Za-z][a-z]{2,}(?![A-Za-z0-9^_}])")
-_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:[a-zA-Z\u03c0\u221a\u00b2\u00b3%]+(?:\^\d)?)?")
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:(?:,\d{3})+(?!\d)|,\d{1,2}(?!\d))?(?:\.\d+)?(?:\s*\\pi(?![A-Za-z])|\s*\\%|%)?")
 _VALUE_VERB = re.compile(
     r"(?<![A-Za-z])(?:is|are|was|were|be|equals?|equal to|gets?|got|gives?|makes?|becomes?|totals?|of about|"
-    r"approximately|about)\s+(?:\\?\$\s*)?(?=-?\d)", re.IGNORECASE)
+    r"approximately|about|it's|it is)\s+(?:\\?\$\s*)?(?=-?\d)", re.IGNORECASE)
 _TAIL_PUNCT = re.compile(r"[\s.,;:!?]+$")
 
 
@@ -61,11 +61,31 @@ def several_boxes(text: str) -> str | None:
     rest = text
     for b in boxes:
         rest = rest.replace(b, "", 1)
-    rest = _CMD_ARG.sub(" ", rest)
-    rest = re.sub(r"\\(?:boxed|fbox|quad|qquad|text|left|right)|\\[,;:! ]|[{}$,;.:()\\\[\]]|\band\b|\bor\b", " ", rest)
-    if len(_PROSE_WORD.findall(rest)) > 3:  # a paragraph with boxes in it is no list of answers
+    rest = re.sub(r"\\(?:text|textrm|mbox)\s*\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b", " ", rest)
+    if len(re.findall(r"[A-Za-z]{2,}", _CMD.sub(" ", rest))) > 3:  # a paragraph with boxes is no list of answers
         return None
     return ", ".join(boxes)
+
+
+def answer_in_boxes(text: str) -> str | None:
+    """The boxed answer of a text with boxes: several boxes as a list (:func:`several_boxes`); one box, or the
+    last of several in a paragraph, when the rest is prose or nothing but delimiters (``So the answer is:
+    \\[ \\boxed{32349} \\]``). None when the rest is mathematics (``x = \\boxed{5}``) or there is no box."""
+    boxes = box_contents(text)
+    if not boxes:
+        return None
+    listed = several_boxes(text)
+    if listed is not None:
+        return listed
+    rest = text
+    for b in boxes:
+        rest = rest.replace(b, "", 1)
+    bare = re.sub(r"\\[A-Za-z]+|\\n|[\s$.,;:!?{}()\[\]\\*]", "", rest)
+    if re.search(r"%|percent|pct", rest):
+        return None
+    if is_sentence(rest) or not bare or (bare.isalpha() and not _CMD_ARG.search(rest)):  # "is $\\boxed{5}$"
+        return boxes[-1]
+    return None  # "x = \\boxed{5}", "\\boxed{5} \\text{ cm}": the rest is part of the answer
 
 
 def _spans(text: str) -> list[str]:
@@ -129,25 +149,34 @@ def sentence_answer(pred: str, gold: str, gold_items: int = 1) -> str | None:
     if boxes:
         return ", ".join(boxes[-gold_items:]) if len(boxes) >= gold_items > 1 else boxes[-1]
     spans = _spans(pred)
-    if spans:
-        if gold_items > 1 and len(spans) >= gold_items:
-            return ", ".join(spans[-gold_items:])
-        return spans[-1]
+    if spans and gold_items > 1 and len(spans) >= gold_items:
+        return ", ".join(spans[-gold_items:])
     if gold_items > 1:
         return None
     text = _TAIL_PUNCT.sub("", pred.strip())
+    if spans:  # the last span, unless a value is stated after it ("the value of $f(-2)$ is 18")
+        after = text[text.rfind(spans[-1]) + len(spans[-1]) :]
+        stated = _stated_number(after)
+        return stated if stated is not None else _TAIL_PUNCT.sub("", spans[-1])
     if "=" in text:
         tail = text.rsplit("=", 1)[1].strip()
         m = _NUMBER.match(tail)
         if m:
             return _TAIL_PUNCT.sub("", tail if _is_unit_tail(tail[m.end():]) else m.group(0))
-    verbs = list(_VALUE_VERB.finditer(text))
-    for verb in reversed(verbs):
+    stated = _stated_number(text)
+    if stated is not None:
+        return stated
+    numbers = _NUMBER.findall(text)
+    return _TAIL_PUNCT.sub("", numbers[-1]) if numbers else None
+
+
+def _stated_number(text: str) -> str | None:
+    """The number after the last verb that states a value (``is 0, as 54 is divisible``: ``0``)."""
+    for verb in reversed(list(_VALUE_VERB.finditer(text))):
         m = _NUMBER.match(text, verb.end())
         if m:
             return _TAIL_PUNCT.sub("", m.group(0))
-    numbers = _NUMBER.findall(text)
-    return _TAIL_PUNCT.sub("", numbers[-1]) if numbers else None
+    return None
 
 
 def _is_unit_tail(rest: str) -> bool:

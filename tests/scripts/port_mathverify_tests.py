@@ -11,15 +11,19 @@ it came from. What is left out, and why, is counted in the header line the scrip
   string extraction; ``test_configs.py``, ``test_timeout.py``, ``test_raise_on_error.py``: parser/verify
   options and mocks) are not read; in ``test_all.py``, ``test_precision`` calls ``sympy_expr_eq`` directly;
 * cases whose verdict depends on a non-default setting: ``precision=2`` rows of
-  ``test_complex_math_expressions``, ``allow_set_relation_comp=True`` and ``strict=False`` rows;
+  ``test_complex_math_expressions``, ``allow_set_relation_comp=True`` and ``strict=False`` rows, and rows
+  whose expected verdict the installed math-verify gives under the test's own extraction config
+  (``match_types=["latex"]`` or ``["expr"]``) but not under its default one (``Answer $ \\n 9 \\n $`` is no
+  answer only when expressions are not extracted);
 * cases whose prediction is a whole free-text solution with no ``\\boxed{}``: they test math-verify's
   extraction heuristics (the last LaTeX or expression anywhere in prose, "final answer is" patterns),
   which r1lite replaces by its own extraction modes (answer tag, last box, last number);
 * cases whose gold is a whole solution with no ``\\boxed{}`` (a dataset's answer column is an answer).
 
-A prediction or gold longer than ``LONG`` characters with a ``\\boxed{}`` is kept with
-``"extract": "lenient"``: the test takes its answer as ``accuracy(mode="lenient")`` does (the last
-box), then grades that. Everything else is graded as written, as the content of an answer tag.
+A prediction or gold longer than ``LONG`` characters with a ``\\boxed{}`` is a whole solution: ``"extract"``
+names it (``prediction``, ``gold`` or ``both``) and the test takes its answer as ``accuracy(mode="lenient")``
+does (:func:`r1lite.rewards.extract.extract_answer`), then grades that. Everything else (``"extract":
+"answer"``) is graded as written, as the content of an answer tag.
 """
 
 from __future__ import annotations
@@ -70,6 +74,31 @@ def precision_of(func: ast.FunctionDef) -> int | None:
     return None
 
 
+def match_types_of(func: ast.FunctionDef) -> list[str] | None:
+    """The ``match_types=[...]`` a test function passes to ``compare_strings``, if any."""
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "match_types":
+                    return ast.literal_eval(kw.value)
+    return None
+
+
+def config_specific(func: ast.FunctionDef, gold: str, pred: str, expected: bool) -> bool:
+    """True when the installed math-verify gives the expected verdict under the test's own extraction config
+    (``match_types=["latex"]`` or ``["expr"]``) but another one under its default config (LaTeX and
+    expressions): such a case tests the config, not the comparison."""
+    from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+
+    types = match_types_of(func)
+    if types is None or sorted(types) == ["expr", "latex"]:
+        return False
+    configs = [LatexExtractionConfig(boxed_match_priority=0) if t == "latex" else ExprExtractionConfig() for t in types]
+    own = bool(verify(parse(gold, configs), parse(pred, configs)))
+    default = bool(verify(parse(gold), parse(pred)))
+    return own == expected and default != expected
+
+
 def cases_in(path: str, source: str, commit: str) -> tuple[list[dict], dict[str, int]]:
     lines = source.splitlines()
     tree = ast.parse(source)
@@ -100,12 +129,14 @@ def cases_in(path: str, source: str, commit: str) -> tuple[list[dict], dict[str,
                 if values.get("allow_set_relation_comp") or values.get("strict") is False:
                     skip("allow_set_relation_comp=True or strict=False")
                     continue
-                extract = "answer"
-                if len(pred) > LONG or len(gold) > LONG:
-                    if (len(pred) > LONG and "boxed" not in pred) or (len(gold) > LONG and "boxed" not in gold):
-                        skip("a whole free-text solution without \\boxed (tests free-text extraction)")
-                        continue
-                    extract = "lenient"
+                if (len(pred) > LONG and "boxed" not in pred) or (len(gold) > LONG and "boxed" not in gold):
+                    skip("a whole free-text solution without \\boxed (tests free-text extraction)")
+                    continue
+                extract = {(False, False): "answer", (True, False): "prediction", (False, True): "gold",
+                           (True, True): "both"}[(len(pred) > LONG, len(gold) > LONG)]
+                if config_specific(func, gold, pred, bool(expected)):
+                    skip("the expected verdict holds only under the test's non-default extraction config")
+                    continue
                 note = comment_above(lines, row.lineno)
                 kept.append({
                     "family": func.name, "prediction": pred, "gold": gold, "verdict": bool(expected),
@@ -133,8 +164,8 @@ def main() -> None:
     header = {"_comment": f"math-verify's public test cases (github.com/huggingface/Math-Verify, tests/ at {commit}), "
                           "ported by tests/scripts/port_mathverify_tests.py: one (prediction, gold, verdict) per "
                           "line, 'source' cites file, function and line. Cases left out, and why: see 'skipped' "
-                          "and the script's docstring. 'extract': 'lenient' means the string is a whole "
-                          "solution and its last \\boxed{} is graded (accuracy's lenient mode).",
+                          "and the script's docstring. 'extract' names a side that is a whole solution, "
+                          "whose answer is taken as accuracy's lenient mode takes it.",
               "skipped": skipped, "cases": len(rows)}
     with args.out.open("w", encoding="utf-8") as fh:
         fh.write(json.dumps(header, ensure_ascii=False) + "\n")
