@@ -49,6 +49,7 @@ from .rules import (
     vector_as_gold,
 )
 from .sentence import sentence_answer
+from .symbolic import decimal_coefficient_match, equal_after_rewriting
 
 _GOLD_CACHE: OrderedDict[str, list] = OrderedDict()
 _GOLD_CACHE_SIZE = 4096
@@ -391,11 +392,19 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     ok = bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
     if not has_expr(pred_parsed):
         return Verdict(False, parse_failed=True, reason="prediction unparseable")
+    import sympy
+
     gold_expr, pred_expr = gold_parsed[0], pred_parsed[0]
     if ok and "%" not in pn + gn and rounding_made_equal(gold_expr, pred_expr):  # 9 = 9% is no rounding
         return Verdict(False, reason="equal only after rounding")
     if not ok and equal_with_imaginary_i(gold_expr, pred_expr):
         return Verdict(True, reason="equal with i the imaginary unit")
+    if not ok and isinstance(pred_expr, sympy.Eq) and isinstance(gold_expr, sympy.Expr):
+        pred_expr = pred_expr.rhs  # "z(t) = C e^{-2t} + ...": the expression it names
+    if not ok and equal_after_rewriting(gold_expr, pred_expr):
+        return Verdict(True, reason="equal once logs, exponentials and i are rewritten")
+    if not ok and decimal_coefficient_match(gold_expr, pred_expr, gn):
+        return Verdict(True, reason="the gold's decimal coefficient at its precision")
     return Verdict(ok)
 
 

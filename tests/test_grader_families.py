@@ -185,6 +185,17 @@ FAMILIES: dict[str, list[tuple[str, str, bool, str]]] = {
         (r"3 \times 10^{8}", "3e8", True, MIN),
         ("18.4", "18", False, "an integer gold is exact"),
     ],
+    # identities sympy's simplify misses: logs, hyperbolic functions, i beside other variables; a decimal coefficient
+    "rewritten_identities": [
+        (r"\cosh x", r"\frac{e^{x}+e^{-x}}{2}", True, BOOK),
+        (r"\sinh x", r"\frac{e^{x}+e^{-x}}{2}", False, BOOK),
+        (r"\ln\left(\frac{1}{x}\right)", r"-\ln x", True, BOOK),
+        (r"\ln\left(\frac{2}{x}\right)", r"-\ln x", False, BOOK),
+        (r"\frac{2 A}{3} - \frac{2i A}{3}", r"\frac{4 A}{3+3 i}", True, BOOK + " (complex amplitude)"),
+        (r"\frac{2 A}{3} + \frac{2i A}{3}", r"\frac{4 A}{3+3 i}", False, BOOK + " (complex amplitude)"),
+        (r"\tau \ln 9", r"2.2 \tau", True, MIN + " style (a decimal coefficient)"),
+        (r"\tau \ln 10", r"2.2 \tau", False, MIN + " style (a decimal coefficient)"),
+    ],
 }
 
 CASES = [(family, *case) for family, cases in FAMILIES.items() for case in cases]
@@ -212,3 +223,16 @@ def test_family_case(verdicts, family, pred, gold, verdict, source) -> None:
 def test_plus_infinity_against_infinity_is_graded_not_timed_out() -> None:
     (v,) = verify_batch([(r"+\infty", r"\infty")], timeout=20.0)
     assert v.reward == 1.0 and not v.timed_out, v
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    ("so the roots are \\[ \\boxed{-2} \\quad \\text{and} \\quad \\boxed{1}. \\]", "-2, 1"),  # math-verify tests
+    ("first \\boxed{200}, then more work. Finally \\boxed{255}", "255"),
+    ("... = \\boxed{255}$ So. Final Answer: The final answer is $10,455$. I hope it is correct.", "10,455"),  # Minerva
+    ("Final Answer: The final answer is \\((-6, 10)\\). I hope it is correct.", "(-6, 10)"),
+    ("the answer is \\boxed{7} and the final answer is $7$ indeed, \\boxed{8}", "8"),
+])
+def test_lenient_extraction_reads_joined_boxes_and_final_answer_statements(text: str, answer: str) -> None:
+    from r1lite.rewards.extract import extract_answer
+
+    assert extract_answer(text, "lenient") == answer
