@@ -13,6 +13,9 @@ inequalities follow the gold's form (:mod:`.rules`), and two guards run after ma
   ``\\frac{665857}{470832}`` = ``\\sqrt{2}`` there; here decimals must agree to 4 significant digits
   and exact values exactly (to 40 digits).
 
+An answer written as a sentence is graded by the answer it states (:mod:`.sentence`); when math-verify says
+two expressions differ, identities its ``simplify`` misses get a second look (:mod:`.symbolic`).
+
 ``i`` is the imaginary unit in an answer without other variables (math-verify makes ``2i`` and ``2 i``
 two different symbols and ``i^2`` a square).
 

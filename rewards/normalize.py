@@ -168,6 +168,11 @@ def normalize(answer: str) -> str:
     or ``,\\!`` become one number; ``1.5e3`` becomes ``1.5\\times10^{3}``; mixed numbers (``2 1/2``,
     ``-2\\frac{1}{2}``) and repeating decimals (``0.1\\overline{6}``) become one fraction; ``2 i`` becomes
     ``2i``; ``\\langle a, b\\rangle`` a tuple; ``\\mathrm{e}`` Euler's ``e``; a trailing sentence period goes.
+    Also (issue 24): Unicode maths (``\u221a3``, ``\u00bd``, ``10\u2078``, ``\u2264``, ...); a whole answer that is a number
+    word (``five``) or says there is no solution (``\\emptyset``); markdown bold; a currency sign after an
+    amount; several boxes as a list and the box of a sentence (:func:`.sentence.answer_in_boxes`); degrees in a
+    trig argument as radians (``\\cos 45^\\circ``); thousands commas inside braces (``\\frac{1}{360,000}``);
+    ``np.arcsin`` as ``\\arcsin``; a last letter latex2sympy would drop as a unit braced (``2 + 3{m}``).
     """
     s = answer.strip()
     if _PLAIN.match(s):  # most answers in a batch: nothing to rewrite

@@ -1,5 +1,5 @@
 """Own rules, for what a rewrite before parsing cannot fix: answer lists and their order, units, degrees
-against radians, inequalities against intervals, vectors written as tuples.
+against radians, inequalities against intervals, vectors written as tuples, numbers in a base, ratios.
 
 Each rule reads the *gold's form* to decide what the prediction means, because only the gold says what
 kind of answer was asked for:
@@ -20,6 +20,10 @@ kind of answer was asked for:
   ``x \\ne 0``) becomes interval notation when the gold is unambiguously an interval (brackets,
   ``\\infty``, ``\\cup``, ``\\mathbb{R}``); ``(2,5)`` alone may be a point, so it converts nothing.
 * **vectors** -- ``(1,2)`` equals the column vector ``\\begin{pmatrix}1\\\\2\\end{pmatrix}``.
+* **bases** -- ``1011_2`` is its value in base 2 (not ``1011_3``); bare digits against a gold in a base are
+  read in that base.
+* **ratios** -- ``a:b:c`` is ordered, equal to a proportional ratio (``6:8:10`` = ``3:4:5``, not ``3:5:4``).
+* ``|x| \\le 2`` is ``[-2, 2]`` against an interval gold; ``p=5,q=2;p=7,q=2`` is the tuples ``(5,2), (7,2)``.
 
 Standard library only: the verify workers import this module too.
 """
