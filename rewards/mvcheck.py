@@ -39,7 +39,7 @@ from .normalize import canonical, juxtaposed_numbers, mathverify_inputs, normali
 from .numeric import REL_TOL, exact_value, numeric_fast_path, rounds_to_gold
 from .rules import (
     MAX_ITEMS,
-    MONEY,
+    SCIENTIFIC_UNIT,
     Shape,
     apply_units,
     compare_bases,
@@ -378,7 +378,7 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     if units is False:
         return Verdict(False, reason="units of another kind")
     pn, gn = units
-    if unit not in (None, "deg", "rad") and not MONEY.search(unit) and rounds_to_gold(pn, gn, integer=True):
+    if unit is not None and SCIENTIFIC_UNIT.match(unit) and rounds_to_gold(pn, gn, integer=True):
         return Verdict(True, reason="a measured value at the gold's precision")
     pn = inequality_as_interval(pn, gn) or vector_as_gold(pn, gn) or pn
     fast = numeric_fast_path(pn, gn)

@@ -101,11 +101,15 @@ _GOLD_INTEGER = re.compile(r"^-?(?P<int>[1-9]\d*)$")
 
 
 def gold_digits(gold: str, integer: bool = False) -> int | None:
-    """Significant digits a gold is written with, when it states a measured value: a decimal (``0.033``: 2,
-    ``6630.0``: 5) or scientific notation (``6.6\\times10^{-34}``, normalised from ``6.6e-34``: 2); with
+    """Significant digits a gold is written with, when it states a measured value: a decimal with two or more
+    (``0.033``: 2, ``6630.0``: 5) or scientific notation (``6.6\\times10^{-34}``, normalised from ``6.6e-34``: 2); with
     ``integer``, also an integer (``560``: 2, its trailing zeros not counted). None for anything else."""
     s = unwrap(gold).strip()
-    m = _GOLD_DECIMAL.match(s) or _GOLD_SCIENTIFIC.match(s)
+    m = _GOLD_DECIMAL.match(s)
+    if m:  # a one-digit decimal (0.5) is taken as exact: rounding would span 0.45 to 0.55
+        digits = (m.group("int") + m.group("frac")).lstrip("0")
+        return len(digits) if len(digits) >= 2 else None
+    m = _GOLD_SCIENTIFIC.match(s)
     if m:
         digits = (m.group("int") + (m.group("frac") or "")).lstrip("0")
         return len(digits) or None

@@ -206,7 +206,11 @@ _UNIT_TAIL = re.compile(
     re.DOTALL)
 _WORD_UNIT_TAIL = re.compile(r"^(?P<value>-?\d[\d.]*)\s+(?P<unit>[A-Za-z][A-Za-z ./]*?(?:\^\{?[23]\}?)?)\s*$")
 _DEGREE = re.compile(r"\s*\^\s*\{?\s*\\circ\s*\}?\s*$|\s*\\circ\s*$")
-MONEY = re.compile(r"\b(?:dollars?|cents?|euros?|pounds?|yuan|yen|usd|eur)\b|\$", re.IGNORECASE)  # no measured value
+# Units of measured physical quantities (Minerva's answers), not of counts and money in word problems: only with
+# these does an integer gold stand for a value rounded to its digits ("557 nm" earns "560"; "18.4 hours" never "18").
+SCIENTIFIC_UNIT = re.compile(
+    r"^(?:\u00c5|\\AA|\\text\{\u00c5\}|angstroms?|nm|\u03bcm|\\mu\s*m|um|pm|fm|pc|kpc|mpc|au|ly|light[- ]years?|ev|kev|mev|gev|"
+    r"j|kj|mj|erg|w|kw|mw|k|kelvin|hz|khz|mhz|ghz|pa|kpa|atm|mol|da|kda|t|gauss|n|a|v|ohms?|c)$", re.IGNORECASE)
 _ANGLE_WORDS = {"degree": "deg", "deg": "deg", "radian": "rad", "rad": "rad"}
 
 

@@ -184,6 +184,13 @@ FAMILIES: dict[str, list[tuple[str, str, bool, str]]] = {
         (r"2.7778 \times 10^{-6}", "2.7778e-6", True, MIN),
         (r"3 \times 10^{8}", "3e8", True, MIN),
         ("18.4", "18", False, "an integer gold is exact"),
+        ("18.4 hours", "18", False, "GSM8K style: a count with a unit is exact"),
+        ("0.45", "0.5", False, "a one-digit decimal gold is exact"),
+        ("0.0333", "0.033", True, MIN),
+        ("0.0343", "0.033", False, MIN),
+        (r"557 \text{ nm}", "560", True, MIN + " (a measured value with its unit)"),
+        (r"547 \text{ nm}", "560", False, MIN + " (a measured value with its unit)"),
+        ("48.3 \\text{\u00c5}", "48", True, MIN + " (a measured value with its unit)"),
     ],
     # identities sympy's simplify misses: logs, hyperbolic functions, i beside other variables; a decimal coefficient
     "rewritten_identities": [
