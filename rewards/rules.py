@@ -251,7 +251,7 @@ def split_unit(answer: str) -> tuple[str, str | None, int]:
     if not name or re.fullmatch(r"[a-z]", name) and not _known_unit(name, power):
         return s, None, 1  # a lone letter that is no unit is a variable ("5 x")
     angle = _ANGLE_WORDS.get(name[:-1] if name.endswith("s") else name)
-    return m.group("value").strip(), angle or name, power
+    return unwrap(m.group("value")), angle or name, power  # "\\boxed{5} \\text{ cm}": the value is 5
 
 
 def _scaled(value: str, factor: Fraction) -> str:

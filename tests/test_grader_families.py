@@ -147,6 +147,8 @@ FAMILIES: dict[str, list[tuple[str, str, bool, str]]] = {
         (r"\frac{1}{s^2LC + sRC + 2}", r"\frac{1}{LCs^{2}+RCs+1}", False, BOOK),
         ("5 m", "5", True, "a unit on one side"),
         ("5 m", "5 s", False, "units of another dimension"),
+        ("\\boxed{5} \\text{ cm}", "5 mm", False, "a boxed value with its unit: 5 cm is not 5 mm"),
+        ("\\boxed{5} \\text{ cm}", "50 mm", True, "a boxed value with its unit: 5 cm is 50 mm"),
     ],
     # plus-minus golds against both values however they are grouped
     "plus_minus": [
