@@ -6,7 +6,8 @@ separators, and its other numbers are context. When the prediction reads as pros
 three letters or more outside its mathematics, or one and a comma) and the gold does not, the answer is, in this order:
 
 1. the boxed answer(s) in it;
-2. its last mathematics span (``$...$``, ``\\(...\\)``, ``\\[...\\]``, ``$$...$$``), or its last *n* spans
+2. its last mathematics span (``$...$``, ``\\(...\\)``, ``\\[...\\]``, ``$$...$$``) not negated (``..., not $3$``),
+   unless a value is stated after it (``the value of $f(-2)$ is 18``), or its last *n* spans
    joined as a list when the gold is a list of *n* entries; a ``$`` whose "span" would hold prose is a
    currency sign (``with $2 off each, is $123$``), not a delimiter;
 3. what follows the last ``=`` (``6 * 7 = 42 inches``);
@@ -31,6 +32,7 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:(?:,\d{3})+(?!\d)|,\d{1,2}(?!\d))?(?:\.
 _VALUE_VERB = re.compile(
     r"(?<![A-Za-z])(?:is|are|was|were|be|equals?|equal to|gets?|got|gives?|makes?|becomes?|totals?|of about|"
     r"approximately|about|it's|it is)\s+(?:\\?\$\s*)?(?=-?\d)", re.IGNORECASE)
+_NEGATED = re.compile(r"(?:\bnot|n't)\s*(?:\$\$|\$|\\\(|\\\[)\s*$")
 _TAIL_PUNCT = re.compile(r"[\s.,;:!?]+$")
 
 
@@ -154,6 +156,8 @@ def sentence_answer(pred: str, gold: str, gold_items: int = 1) -> str | None:
     if gold_items > 1:
         return None
     text = _TAIL_PUNCT.sub("", pred.strip())
+    if len(spans) > 1 and _NEGATED.search(text[: text.rfind(spans[-1])]):
+        spans = spans[:-1]  # "the answer is $\\frac{1}{2}$, not $\\frac{1}{3}$"
     if spans:  # the last span, unless a value is stated after it ("the value of $f(-2)$ is 18")
         after = text[text.rfind(spans[-1]) + len(spans[-1]) :]
         stated = _stated_number(after)

@@ -27,6 +27,9 @@ FAMILIES: dict[str, list[tuple[str, str, bool, str]]] = {
         ("Thus, $x = 5$.", "-5", False, BOOK),
         ("Therefore, the roots are $-2$ and $1$.", "-2, 1", True, "MATH-style solution list"),
         ("-2, 1", "1", False, "a list is no single value"),
+        ("The answer is $\\frac{1}{2}$, not $\\frac{1}{3}$.", "\\frac{1}{3}", False, "a negated value is no answer"),
+        ("The answer is $\\frac{1}{2}$, not $\\frac{1}{3}$.", "\\frac{1}{2}", True, "a negated value is no answer"),
+        ("Therefore, the value of $f(-2)$ is 18.", "18", True, "a value stated after the last span"),
     ],
     # the degree sign belongs to its number: cos 45 degrees, not radians
     "degrees": [
