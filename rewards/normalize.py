@@ -89,6 +89,7 @@ def _one_pair(inner: str, close: str) -> bool:
 
 
 _SPACING = re.compile(r"\\[,;:! ]|~")
+_AND = re.compile(r"\s*\\(?:text|textrm|mbox)\s*\{\s*and\s*\}\s*")
 _LEFT_RIGHT = re.compile(r"\\(?:left|right)(?![A-Za-z])")
 _ONE_CHAR_GROUP = re.compile(r"([_^])\{(\w)\}")
 _SPACE = re.compile(r" (?=[^A-Za-z0-9])|(?<=[^A-Za-z0-9]) |(?<=\d) (?=[A-Za-z])")
@@ -97,10 +98,12 @@ _SPACE = re.compile(r" (?=[^A-Za-z0-9])|(?<=[^A-Za-z0-9]) |(?<=\d) (?=[A-Za-z])"
 @lru_cache(maxsize=65_536)
 def canonical(answer: str) -> str:
     """Answer text as a typesetter sees it: normalised (:func:`normalize`), unwrapped, without
-    ``\\left``/``\\right``, spacing commands or braces around one-character sub/superscripts, and with
+    ``\\left``/``\\right``, spacing commands or braces around one-character sub/superscripts, ``\\text{ and }``
+    as a comma, and with
     spaces kept only where they separate two letters or digits (``\\pi r``, ``x y``). Two answers with the
     same canonical text are the same answer."""
     s = unwrap(normalize(unwrap(answer)))
+    s = _AND.sub(", ", s)  # "E_1 \\text{ and } E_2" is the list "E_1, E_2"
     s = _LEFT_RIGHT.sub("", _SPACING.sub(" ", s))
     s = _ONE_CHAR_GROUP.sub(r"\1\2", s)
     s = " ".join(s.split())
