@@ -154,7 +154,7 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from r1lite.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
+    from r1lite.callbacks import BestCheckpoint, CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
     from r1lite.sampling import STOP_STRINGS, evaluate_heldout
     from r1lite.trainer import parse_stop_strings
 
@@ -175,9 +175,11 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
                                     run.eval_rules, run.accuracy_rule, run.format_rule,
                                     max_new_tokens=cfg.heldout_tokens, temperature=cfg.heldout_temperature,
                                     seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings) or STOP_STRINGS)
+        best = BestCheckpoint(cfg.output_dir, cfg.best_metric, lambda path: save_best(built["trainer"], path),
+                              cfg.early_stopping_patience) if cfg.best_metric else None
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
-                                            "accuracy_rule": run.accuracy_rule}))
+                                            "accuracy_rule": run.accuracy_rule}, best=best))
     if cfg.plot:
         callbacks.append(CurvesPlot(cfg.output_dir, names))
     trainer = trainer_cls(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,
@@ -233,6 +235,23 @@ def save_final(trainer: Any, out_dir: Path) -> Path:
     card = Path(trainer.args.output_dir) / "README.md"
     if card.is_file():
         shutil.copyfile(card, tmp / "README.md")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def save_best(trainer: Any, out_dir: Path) -> Path:
+    """``best/``: the current weights, loadable like ``final/`` (with ``r1lite_config.yaml``). A LoRA run saves its
+    adapter (merging would change the model still being trained)."""
+    from r1lite.run_config import write_checkpoint_config
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    trainer.processing_class.save_pretrained(tmp)
+    write_checkpoint_config(trainer.args, tmp, trainer.processing_class)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return out_dir
