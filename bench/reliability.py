@@ -140,7 +140,7 @@ def read_seed(folder: Path, seed: int) -> dict[str, Any] | None:
     summary = json.loads(summary_file.read_text())
     if "after" not in summary:
         return None
-    from r1lite.callbacks import load_run_metrics
+    from r1lite.train.callbacks import load_run_metrics
 
     run = read_run(folder)
     steps, passes = load_run_metrics(folder)
@@ -358,7 +358,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--seeds must name at least one seed")
     if TUNED_SEED in args.seeds:
         p.error(f"seed {TUNED_SEED} is the presets' tuning seed: reliability is measured on fresh seeds only")
-    from r1lite.config import SAMPLERS
+    from r1lite.train.config import SAMPLERS
 
     args.samplers = [x.strip() for x in args.samplers.split(",") if x.strip()]
     if any(x not in SAMPLERS for x in args.samplers):

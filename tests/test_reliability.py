@@ -11,8 +11,8 @@ import torch
 from datasets import Dataset
 from trl import GRPOTrainer
 
-from r1lite.config import ConfigError, R1Config
-from r1lite.trainer import R1Trainer, clip_cov_keep
+from r1lite.train.config import ConfigError, R1Config
+from r1lite.train.trainer import R1Trainer, clip_cov_keep
 
 G = 4
 
@@ -80,7 +80,7 @@ def test_a_seed_in_generation_kwargs_is_refused() -> None:
 # hazard: a held-out pass leaves the training RNG as it was
 # ------------------------------------------------------------------------------------------------------------
 def test_transformers_generation_leaves_the_global_rng_untouched(tiny_model_dir: str) -> None:
-    from r1lite.generation import generate
+    from r1lite.rollout.generation import generate
     from r1lite.models import load_model, load_tokenizer
 
     model, tok = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
@@ -109,7 +109,7 @@ def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def tiny_run(model: str, out: Path, rule: str, *extra: str) -> int:
-    from r1lite.train import main
+    from r1lite.train.command import main
 
     return main(["--model", model, "--output_dir", str(out), "--preset", "cpu", "--per_device_train_batch_size", "8",
                  "--num_generations", "4", "--max_completion_length", "8", "--heldout_n", "4",
@@ -137,7 +137,7 @@ def test_training_stream_is_the_same_with_and_without_heldout_passes(tiny_model_
 # best checkpoint, early stopping
 # ------------------------------------------------------------------------------------------------------------
 def test_best_checkpoint_keeps_the_best_pass_and_counts_passes_since(tmp_path: Path) -> None:
-    from r1lite.callbacks import BestCheckpoint
+    from r1lite.train.callbacks import BestCheckpoint
 
     saved = []
     best = BestCheckpoint(tmp_path, "accuracy", lambda path: saved.append(path), patience=2)
@@ -184,7 +184,7 @@ def rows(*names: str) -> list[dict]:
 
 
 def test_difficulty_pool_swaps_settled_prompts_before_generating() -> None:
-    from r1lite.difficulty import DifficultyPool
+    from r1lite.train.difficulty import DifficultyPool
 
     data = [{"prompt": p} for p in ("easy", "hard", "open", "fresh")]
     pool = DifficultyPool(Args(), num_generations=2)
@@ -202,7 +202,7 @@ def test_difficulty_pool_swaps_settled_prompts_before_generating() -> None:
 
 
 def test_difficulty_pool_exploration_floor_and_nothing_left() -> None:
-    from r1lite.difficulty import DifficultyPool
+    from r1lite.train.difficulty import DifficultyPool
 
     data = [{"prompt": "easy"}, {"prompt": "hard"}]
     keep_all = DifficultyPool(Args(retry=1.0), num_generations=2)
@@ -269,7 +269,7 @@ def test_entropy_trend_on_the_table_and_in_the_curves(tmp_path: Path) -> None:
 
     from rich.console import Console
 
-    from r1lite.callbacks import RichProgress, draw_curves, trend
+    from r1lite.train.callbacks import RichProgress, draw_curves, trend
 
     assert trend([3.0, 2.0, 1.0]) == pytest.approx(-1.0) and trend([1.0]) is None
     buf = io.StringIO()
@@ -292,7 +292,7 @@ def test_entropy_trend_on_the_table_and_in_the_curves(tmp_path: Path) -> None:
 # memory: the CPU engine's KV cache sized to the run
 # ------------------------------------------------------------------------------------------------------------
 def test_kv_cache_sized_to_the_run(tiny_model_dir: str, monkeypatch) -> None:
-    from r1lite import vllm_engine
+    from r1lite.rollout import vllm_engine
 
     monkeypatch.delenv("VLLM_CPU_KVCACHE_SPACE", raising=False)
     per_token = vllm_engine.kv_bytes_per_token(tiny_model_dir)

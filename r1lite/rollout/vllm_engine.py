@@ -306,7 +306,7 @@ def kv_cache_settings(args: Any, model_path: str, max_model_length: int | None) 
 def generation_class(args: Any) -> type:
     """TRL's ``VLLMGeneration`` with r1lite's engine settings (colocate mode) and the CPU-safe weight sync.
 
-    Built per run because TRL constructs the object itself: :class:`r1lite.trainer.R1Trainer` swaps this class in
+    Built per run because TRL constructs the object itself: :class:`r1lite.train.trainer.R1Trainer` swaps this class in
     for the duration of ``GRPOTrainer.__init__``. Server mode is TRL's, unchanged.
     """
     from trl.generation.vllm_generation import VLLMGeneration
