@@ -80,8 +80,8 @@ def test_a_seed_in_generation_kwargs_is_refused() -> None:
 # hazard: a held-out pass leaves the training RNG as it was
 # ------------------------------------------------------------------------------------------------------------
 def test_transformers_generation_leaves_the_global_rng_untouched(tiny_model_dir: str) -> None:
-    from r1lite.rollout.generation import generate
     from r1lite.models import load_model, load_tokenizer
+    from r1lite.rollout.generation import generate
 
     model, tok = load_model(tiny_model_dir), load_tokenizer(tiny_model_dir)
     torch.manual_seed(123)
