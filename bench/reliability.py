@@ -387,9 +387,9 @@ def main(argv: list[str] | None = None) -> int:
         args.model = make_tiny_llama(work / "tiny_model", tokenizer_spec="smollm2-135m")
     steps = next((int(v.partition("=")[2]) for v in args.set if v.partition("=")[0].strip("- ") in
                   ("max_steps", "max-steps")), None) or preset_steps(args.recipe)
-    jobs = []
-    for arm in args.arms.values():
-        for seed in args.seeds:
+    jobs = []  # seed-major: with --lanes 2 the arms of one seed run side by side, under the same load
+    for seed in args.seeds:
+        for arm in args.arms.values():
             jobs.append((run_argv(arm, seed, run_folder(work, arm, seed, False), args, None),
                          run_folder(work, arm, seed, False)))
             if args.long_factor:

@@ -303,9 +303,31 @@ def test_kv_cache_sized_to_the_run(tiny_model_dir: str, monkeypatch) -> None:
         heldout_n, generation_batch_size, vllm_kv_cache_gib, vllm_dtype = 100, 16, None, "auto"
 
     out = vllm_engine.kv_cache_settings(A(), tiny_model_dir, None)
-    assert out == {"max_model_len": 320, "kv_cache_memory_bytes": per_token * 320 * 100}
+    assert out == {"max_model_len": 320, "kv_cache_memory_bytes": per_token * 320 * 32}  # 32 held-out at once
+    A.generation_batch_size = 64
+    assert vllm_engine.kv_cache_settings(A(), tiny_model_dir, None)["kv_cache_memory_bytes"] == per_token * 320 * 64
     A.vllm_kv_cache_gib = 0.5
     assert vllm_engine.kv_cache_settings(A(), tiny_model_dir, 512)["kv_cache_memory_bytes"] == 2 ** 29
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "3")  # the user's setting wins
     monkeypatch.setattr(vllm_engine, "_KV_SET_BY_R1LITE", False)
     assert vllm_engine.kv_cache_settings(A(), tiny_model_dir, None) == {"max_model_len": 320}
+
+
+def test_update_split_in_two_micro_batches_is_the_same_step(tiny_model_dir: str, parity_rule: str,
+                                                            tmp_path: Path) -> None:
+    """16 completions per step updated as 1 x 16 or as 2 x 8 (gradient accumulation; the memory lever of the CPU
+    preset): the same completions and the same weights after the step."""
+    from safetensors.torch import load_file
+
+    finals = {}
+    for micro, accum in ((16, 1), (8, 2)):
+        out = tmp_path / f"mb{micro}"
+        assert tiny_run(tiny_model_dir, out, parity_rule, "--max-steps", "2", "--per_device_train_batch_size",
+                        str(micro), "--gradient_accumulation_steps", str(accum), "--num_generations", "8",
+                        "--heldout_n", "0", "--warmup_steps", "0") == 0
+        finals[micro] = (load_file(str(out / "final" / "model.safetensors")),
+                         [s["completion"] for s in read_jsonl(out / "samples.jsonl")])
+    (w16, c16), (w8, c8) = finals[16], finals[8]
+    assert c16 == c8 and len(c16) == 32
+    for key in w16:
+        torch.testing.assert_close(w16[key], w8[key], rtol=1e-4, atol=1e-6)
