@@ -157,6 +157,7 @@ def test_best_and_final_checkpoints_and_early_stop(tiny_model_dir: str, parity_r
     assert summary["before"]["accuracy"] == 0.0
     assert summary["best"]["step"] == 0 and summary["best"]["metric"] == "accuracy"
     assert summary["final"]["step"] == 1 and summary["early_stopped_at"] == 1
+    assert summary["steps_logged"] == 1 and summary["steps_without_signal"] in (0, 1)
     assert (out / "best" / "model.safetensors").is_file() and (out / "best" / "r1lite_config.yaml").is_file()
     assert (out / "final" / "model.safetensors").is_file()
     steps = [r["step"] for r in read_jsonl(out / "metrics.jsonl")]
@@ -331,3 +332,11 @@ def test_update_split_in_two_micro_batches_is_the_same_step(tiny_model_dir: str,
     assert c16 == c8 and len(c16) == 32
     for key in w16:
         torch.testing.assert_close(w16[key], w8[key], rtol=1e-4, atol=1e-6)
+
+
+def test_steps_without_signal_are_counted() -> None:
+    from r1lite.train.command import signal_counts
+
+    steps = [{"dynamic_sampling/zero_variance_frac": 1.0}, {"dynamic_sampling/zero_variance_frac": 0.5}, {"loss": 0.1}]
+    assert signal_counts(steps) == {"steps_without_signal": 1, "steps_logged": 2, "steps_without_signal_frac": 0.5}
+    assert signal_counts([{"loss": 0.1}]) == {}

@@ -509,6 +509,17 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
     return 0
 
 
+def signal_counts(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """``steps_without_signal``: logged steps whose every group had zero reward variance (they updated nothing),
+    out of ``steps_logged``; ``steps_without_signal_frac``."""
+    zero = [h.get("dynamic_sampling/zero_variance_frac") for h in steps]
+    zero = [z for z in zero if isinstance(z, (int, float))]
+    if not zero:
+        return {}
+    none = sum(1 for z in zero if z >= 1.0 - 1e-9)
+    return {"steps_without_signal": none, "steps_logged": len(zero), "steps_without_signal_frac": round(none / len(zero), 3)}
+
+
 def write_timing(out: Path, trainer: Any, wall: float) -> None:
     """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included), ``time_split``:
     seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
@@ -524,7 +535,7 @@ def write_timing(out: Path, trainer: Any, wall: float) -> None:
     split["heldout_eval"] = round(sum(r.get("seconds", 0.0) for r in heldout), 1)
     split["other"] = round(wall - sum(split.values()), 1)
     final = next((h for h in reversed(trainer.state.log_history) if "train_runtime" in h and not is_step_log(h)), {})
-    summary.update(wall_seconds=round(wall, 1), time_split=split)
+    summary.update(wall_seconds=round(wall, 1), time_split=split, **signal_counts(steps))
     if final:
         summary["trainer"] = {k: v for k, v in final.items() if k != "step"}
     path.write_text(json.dumps(summary, indent=2) + "\n")
