@@ -340,3 +340,23 @@ def test_steps_without_signal_are_counted() -> None:
     steps = [{"dynamic_sampling/zero_variance_frac": 1.0}, {"dynamic_sampling/zero_variance_frac": 0.5}, {"loss": 0.1}]
     assert signal_counts(steps) == {"steps_without_signal": 1, "steps_logged": 2, "steps_without_signal_frac": 0.5}
     assert signal_counts([{"loss": 0.1}]) == {}
+
+
+def test_no_signal_patience_ends_the_run_after_k_steps_without_signal() -> None:
+    from r1lite.train.callbacks import NoSignalStop
+
+    class State:
+        is_world_process_zero, max_steps, global_step = True, 30, 0
+
+    class Control:
+        should_training_stop = False
+
+    stop, state, control = NoSignalStop(2), State(), Control()
+    for step, zero in ((1, 1.0), (2, 0.5), (3, 1.0), (4, 1.0), (5, 1.0)):
+        state.global_step = step
+        stop.on_log(None, state, control, logs={"dynamic_sampling/zero_variance_frac": zero})
+        if control.should_training_stop:
+            break
+    assert control.should_training_stop and stop.stopped_at == 4  # steps 3 and 4 in a row; step 1 was reset by 2
+    with pytest.raises(ConfigError, match="no_signal_patience"):
+        R1Config(output_dir="/tmp/x", no_signal_patience=-1, sampler="transformers", report_to="none")

@@ -247,6 +247,31 @@ class RichProgress(TrainerCallback):
             self.progress = None
 
 
+class NoSignalStop(TrainerCallback):
+    """End the run after ``patience`` consecutive steps in which every group had zero reward variance: such a step
+    updates nothing (no advantage is non-zero), so spending more of them only costs time. Says so in one line."""
+
+    KEY = "dynamic_sampling/zero_variance_frac"
+
+    def __init__(self, patience: int) -> None:
+        self.patience = int(patience)
+        self.run = 0
+        self.stopped_at: int | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        value = _num((logs or {}).get(self.KEY))
+        if value is None or not self.patience:
+            return
+        self.run = self.run + 1 if value >= 1.0 - 1e-9 else 0
+        if self.run >= self.patience and state.global_step < state.max_steps:
+            self.stopped_at = state.global_step
+            control.should_training_stop = True
+            if state.is_world_process_zero:
+                print(f"r1lite train: no learning signal left: the last {self.run} steps had no group with a reward "
+                      f"difference (they update nothing); stopping at step {state.global_step} "
+                      f"(no_signal_patience {self.patience})", file=sys.stderr, flush=True)
+
+
 BEST_DIR = "best"
 
 

@@ -155,7 +155,14 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from r1lite.rollout.sampling import STOP_STRINGS, evaluate_heldout
-    from r1lite.train.callbacks import BestCheckpoint, CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
+    from r1lite.train.callbacks import (
+        BestCheckpoint,
+        CurvesPlot,
+        HeldoutEval,
+        MetricsJsonl,
+        NoSignalStop,
+        RichProgress,
+    )
     from r1lite.train.trainer import parse_stop_strings
 
     cfg = run.cfg
@@ -180,6 +187,8 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
                                             "accuracy_rule": run.accuracy_rule}, best=best))
+    if cfg.no_signal_patience:
+        callbacks.append(NoSignalStop(cfg.no_signal_patience))
     if cfg.plot:
         callbacks.append(CurvesPlot(cfg.output_dir, names))
     trainer = trainer_cls(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,
