@@ -342,7 +342,7 @@ def test_steps_without_signal_are_counted() -> None:
     assert signal_counts([{"loss": 0.1}]) == {}
 
 
-def test_no_signal_patience_ends_the_run_after_k_steps_without_signal() -> None:
+def test_stop_after_no_signal_steps_ends_the_run_after_k_steps_without_signal() -> None:
     from r1lite.train.callbacks import NoSignalStop
 
     class State:
@@ -358,5 +358,5 @@ def test_no_signal_patience_ends_the_run_after_k_steps_without_signal() -> None:
         if control.should_training_stop:
             break
     assert control.should_training_stop and stop.stopped_at == 4  # steps 3 and 4 in a row; step 1 was reset by 2
-    with pytest.raises(ConfigError, match="no_signal_patience"):
-        R1Config(output_dir="/tmp/x", no_signal_patience=-1, sampler="transformers", report_to="none")
+    with pytest.raises(ConfigError, match="stop_after_no_signal_steps"):
+        R1Config(output_dir="/tmp/x", stop_after_no_signal_steps=-1, sampler="transformers", report_to="none")

@@ -269,7 +269,7 @@ class NoSignalStop(TrainerCallback):
             if state.is_world_process_zero:
                 print(f"r1lite train: no learning signal left: the last {self.run} steps had no group with a reward "
                       f"difference (they update nothing); stopping at step {state.global_step} "
-                      f"(no_signal_patience {self.patience})", file=sys.stderr, flush=True)
+                      f"(stop_after_no_signal_steps {self.patience})", file=sys.stderr, flush=True)
 
 
 BEST_DIR = "best"

@@ -187,8 +187,8 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
                                             "accuracy_rule": run.accuracy_rule}, best=best))
-    if cfg.no_signal_patience:
-        callbacks.append(NoSignalStop(cfg.no_signal_patience))
+    if cfg.stop_after_no_signal_steps:
+        callbacks.append(NoSignalStop(cfg.stop_after_no_signal_steps))
     if cfg.plot:
         callbacks.append(CurvesPlot(cfg.output_dir, names))
     trainer = trainer_cls(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,

@@ -150,7 +150,7 @@ class R1Config(GRPOConfig):
                                               "None: no best checkpoint."})
     early_stopping_patience: int = field(
         default=0, metadata={"help": "Stop after this many held-out points without a new best (0: never)."})
-    no_signal_patience: int = field(
+    stop_after_no_signal_steps: int = field(
         default=0, metadata={"help": "End the run after N consecutive steps with no reward variance in any group "
                                      "(steps that update nothing; 0: never)."})
     difficulty_sampling: bool = field(
@@ -272,8 +272,8 @@ class R1Config(GRPOConfig):
         if self.early_stopping_patience and not (self.heldout_n and self.heldout_every):
             raise ConfigError("early_stopping_patience needs held-out points during training: set --heldout_every N "
                               "(and --heldout_n > 0)")
-        if self.no_signal_patience < 0:
-            raise ConfigError(f"no_signal_patience must be >= 0 (0: never stop), got {self.no_signal_patience}")
+        if self.stop_after_no_signal_steps < 0:
+            raise ConfigError(f"stop_after_no_signal_steps must be >= 0 (0: never stop), got {self.stop_after_no_signal_steps}")
         if not 0.0 <= self.difficulty_retry_prob <= 1.0:
             raise ConfigError(f"difficulty_retry_prob must be in [0, 1], got {self.difficulty_retry_prob}")
         if self.difficulty_window < 1:
