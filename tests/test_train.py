@@ -28,6 +28,7 @@ def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def tiny_args(model: str, out: Path, *extra: str) -> list[str]:
     return ["--model", model, "--output_dir", str(out), "--preset", "cpu", "--per_device_train_batch_size", "8",
+            "--gradient_accumulation_steps", "1",
             "--num_generations", "4", "--max_completion_length", "12", "--heldout_n", "6",
             "--heldout_batch_size", "6", "--learning_rate", "1e-3", "--save_steps", "2", "--table_every", "2",
             *extra]

@@ -155,7 +155,14 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from r1lite.rollout.sampling import STOP_STRINGS, evaluate_heldout
-    from r1lite.train.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
+    from r1lite.train.callbacks import (
+        BestCheckpoint,
+        CurvesPlot,
+        HeldoutEval,
+        MetricsJsonl,
+        NoSignalStop,
+        RichProgress,
+    )
     from r1lite.train.trainer import parse_stop_strings
 
     cfg = run.cfg
@@ -175,9 +182,13 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
                                     run.eval_rules, run.accuracy_rule, run.format_rule,
                                     max_new_tokens=cfg.heldout_tokens, temperature=cfg.heldout_temperature,
                                     seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings) or STOP_STRINGS)
+        best = BestCheckpoint(cfg.output_dir, cfg.best_metric, lambda path: save_best(built["trainer"], path),
+                              cfg.early_stopping_patience) if cfg.best_metric else None
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
-                                            "accuracy_rule": run.accuracy_rule}))
+                                            "accuracy_rule": run.accuracy_rule}, best=best))
+    if cfg.stop_after_no_signal_steps:
+        callbacks.append(NoSignalStop(cfg.stop_after_no_signal_steps))
     if cfg.plot:
         callbacks.append(CurvesPlot(cfg.output_dir, names))
     trainer = trainer_cls(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,
@@ -233,6 +244,23 @@ def save_final(trainer: Any, out_dir: Path) -> Path:
     card = Path(trainer.args.output_dir) / "README.md"
     if card.is_file():
         shutil.copyfile(card, tmp / "README.md")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def save_best(trainer: Any, out_dir: Path) -> Path:
+    """``best/``: the current weights, loadable like ``final/`` (with ``r1lite_config.yaml``). A LoRA run saves its
+    adapter (merging would change the model still being trained)."""
+    from r1lite.train.run_config import write_checkpoint_config
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    trainer.processing_class.save_pretrained(tmp)
+    write_checkpoint_config(trainer.args, tmp, trainer.processing_class)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return out_dir
@@ -490,6 +518,17 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
     return 0
 
 
+def signal_counts(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """``steps_without_signal``: logged steps whose every group had zero reward variance (they updated nothing),
+    out of ``steps_logged``; ``steps_without_signal_frac``."""
+    zero = [h.get("dynamic_sampling/zero_variance_frac") for h in steps]
+    zero = [z for z in zero if isinstance(z, (int, float))]
+    if not zero:
+        return {}
+    none = sum(1 for z in zero if z >= 1.0 - 1e-9)
+    return {"steps_without_signal": none, "steps_logged": len(zero), "steps_without_signal_frac": round(none / len(zero), 3)}
+
+
 def write_timing(out: Path, trainer: Any, wall: float) -> None:
     """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included), ``time_split``:
     seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
@@ -505,7 +544,7 @@ def write_timing(out: Path, trainer: Any, wall: float) -> None:
     split["heldout_eval"] = round(sum(r.get("seconds", 0.0) for r in heldout), 1)
     split["other"] = round(wall - sum(split.values()), 1)
     final = next((h for h in reversed(trainer.state.log_history) if "train_runtime" in h and not is_step_log(h)), {})
-    summary.update(wall_seconds=round(wall, 1), time_split=split)
+    summary.update(wall_seconds=round(wall, 1), time_split=split, **signal_counts(steps))
     if final:
         summary["trainer"] = {k: v for k, v in final.items() if k != "step"}
     path.write_text(json.dumps(summary, indent=2) + "\n")

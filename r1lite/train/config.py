@@ -115,6 +115,10 @@ class R1Config(GRPOConfig):
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
+    vllm_kv_cache_gib: float | None = field(
+        default=None, metadata={"help": "CPU vLLM KV cache in GiB (default: sized to one generation batch or held-out "
+                                        "pass at full length, at most 2; VLLM_CPU_KVCACHE_SPACE wins)."})
+
     share_prompt_prefix: bool = field(
         default=True, metadata={"help": "Run each distinct prompt once when scoring its group's completions (exact; "
                                         "single process, no PEFT or gradient checkpointing)."})
@@ -139,6 +143,30 @@ class R1Config(GRPOConfig):
     heldout_max_new_tokens: int | None = field(default=None, metadata={"help": "Default: max_completion_length."})
     heldout_temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
     heldout_batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call."})
+
+    # --- reliability (docs/reliability.md) -------------------------------------------------------------
+    best_metric: str | None = field(
+        default="accuracy", metadata={"help": "Held-out metric that picks output_dir/best/ (higher is better); "
+                                              "None: no best checkpoint."})
+    early_stopping_patience: int = field(
+        default=0, metadata={"help": "Stop after this many held-out points without a new best (0: never)."})
+    stop_after_no_signal_steps: int = field(
+        default=0, metadata={"help": "End the run after N consecutive steps with no reward variance in any group "
+                                     "(steps that update nothing; 0: never)."})
+    difficulty_sampling: bool = field(
+        default=False, metadata={"help": "Before generating, swap prompts whose recent groups all had zero reward "
+                                         "variance (always right / always wrong) for others (kept with "
+                                         "difficulty_retry_prob)."})
+    difficulty_window: int = field(
+        default=1, metadata={"help": "A prompt is settled when its last N groups all had zero reward variance."})
+    difficulty_retry_prob: float = field(
+        default=0.1, metadata={"help": "Chance a settled prompt is trained on anyway (exploration floor)."})
+    clip_cov_ratio: float = field(
+        default=0.0, metadata={"help": "Clip-Cov (entropy control): share of completion tokens, among those whose "
+                                       "covariance of log-prob and advantage lies in [clip_cov_lb, clip_cov_ub], "
+                                       "whose gradient is dropped each update (0: off)."})
+    clip_cov_lb: float = field(default=1.0, metadata={"help": "Clip-Cov lower covariance bound."})
+    clip_cov_ub: float = field(default=5.0, metadata={"help": "Clip-Cov upper covariance bound."})
 
     # --- LoRA ----------------------------------------------------------------------------------------
     use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
@@ -199,6 +227,8 @@ class R1Config(GRPOConfig):
             if single:
                 self.num_generations = 1
         check_report_to(self.report_to)
+        self._check_generation_kwargs()
+        self._check_reliability()
         if self.use_vllm and self.stop_strings:  # vLLM stops natively; keep the stop string in the text
             stops = [s for s in str(self.stop_strings).split(",") if s]
             kwargs = dict(self.generation_kwargs or {})
@@ -219,6 +249,39 @@ class R1Config(GRPOConfig):
             raise ConfigError("heldout_n and heldout_every must be >= 0")
         if self.dynamic_sampling_refill < 0:
             raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
+
+    def _check_generation_kwargs(self) -> None:
+        """No ``seed`` in ``generation_kwargs``: TRL passes it to one ``SamplingParams`` shared by every request,
+        so the G copies of a prompt sample the same stream and come out identical (no reward variance, no signal).
+        The run's ``seed`` already seeds the engine; each copy then draws its own numbers."""
+        kwargs = self.generation_kwargs
+        if isinstance(kwargs, str):
+            kwargs = _parse_mapping("generation_kwargs", kwargs)
+        if isinstance(kwargs, dict) and kwargs.get("seed") is not None:
+            raise ConfigError(f"generation_kwargs seed={kwargs['seed']!r} makes all {self.num_generations} completions "
+                              "of a prompt identical (one sampling stream per request); remove it and set --seed "
+                              "instead")
+
+    def _check_reliability(self) -> None:
+        """The reliability options (docs/reliability.md) hold values that can run."""
+        if self.best_metric is not None and not str(self.best_metric).strip():
+            raise ConfigError("best_metric is empty; name a held-out metric, e.g. --best_metric accuracy")
+        if self.early_stopping_patience < 0:
+            raise ConfigError(f"early_stopping_patience must be >= 0 (0: never stop early), got "
+                              f"{self.early_stopping_patience}")
+        if self.early_stopping_patience and not (self.heldout_n and self.heldout_every):
+            raise ConfigError("early_stopping_patience needs held-out points during training: set --heldout_every N "
+                              "(and --heldout_n > 0)")
+        if self.stop_after_no_signal_steps < 0:
+            raise ConfigError(f"stop_after_no_signal_steps must be >= 0 (0: never stop), got {self.stop_after_no_signal_steps}")
+        if not 0.0 <= self.difficulty_retry_prob <= 1.0:
+            raise ConfigError(f"difficulty_retry_prob must be in [0, 1], got {self.difficulty_retry_prob}")
+        if self.difficulty_window < 1:
+            raise ConfigError(f"difficulty_window must be >= 1 (groups of history), got {self.difficulty_window}")
+        if not 0.0 <= self.clip_cov_ratio <= 1.0:
+            raise ConfigError(f"clip_cov_ratio must be in [0, 1] (share of tokens), got {self.clip_cov_ratio}")
+        if self.clip_cov_ratio and self.clip_cov_lb >= self.clip_cov_ub:
+            raise ConfigError(f"clip_cov_lb ({self.clip_cov_lb}) must be below clip_cov_ub ({self.clip_cov_ub})")
 
     @property
     def estimator_needs(self) -> Any:
