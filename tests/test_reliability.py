@@ -7,39 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
+import tiny_trainer
 import torch
-from datasets import Dataset
+from tiny_trainer import const_then_var
 from trl import GRPOTrainer
 
 from r1lite.train.config import ConfigError, R1Config
 from r1lite.train.trainer import R1Trainer, clip_cov_keep
 
-G = 4
-
-
-def kind_reward(completions, kind, **kwargs):
-    """'const' prompts: every completion scores 1 (zero variance); 'var': 0, 1, 2, 3 within the group."""
-    return [1.0 if k == "const" else float(i % G) for i, k in enumerate(kind)]
-
 
 def make_trainer(model_dir: str, out, **overrides) -> R1Trainer:
-    from r1lite.models import load_tokenizer
-
-    rows = [{"prompt": f"Q{i}: what is {i} + 1?", "kind": "var"} for i in range(20)]
-    rows.append({"prompt": "Q: say one", "kind": "const"})
-    params = dict(output_dir=str(out), per_device_train_batch_size=2 * G, num_generations=G,
-                  max_completion_length=10, loss_type="dapo", report_to="none", save_strategy="no", seed=3,
-                  sampler="transformers")
-    params.update(overrides)
-    trainer = R1Trainer(model=model_dir, reward_funcs=[kind_reward], args=R1Config(**params),
-                        train_dataset=Dataset.from_list(rows), processing_class=load_tokenizer(model_dir))
-    trainer.model.train()
-    trainer.current_gradient_accumulation_steps = 1
-    return trainer
-
-
-def two_groups(trainer: R1Trainer) -> list[dict]:
-    return [dict(trainer.train_dataset[20])] * G + [dict(trainer.train_dataset[0])] * G
+    """The shared tiny trainer, sampling with transformers (the held-out RNG tests are about that sampler)."""
+    return tiny_trainer.make_trainer(model_dir, out, **{"sampler": "transformers", **overrides})
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -60,7 +39,7 @@ def test_stop_string_completions_are_not_truncated(tiny_model_dir: str, tmp_path
 
     monkeypatch.setattr(GRPOTrainer, "_generate_single_turn", fake)
     trainer.args.dynamic_sampling = False
-    batch = trainer._generate_and_score_completions(two_groups(trainer))
+    batch = trainer._generate_and_score_completions(const_then_var(trainer))
     kept = batch["completion_mask"].sum(dim=1)
     assert kept.tolist() == [len(stop), len(eos), 0, len(stop)] * 2  # only the length-limited rows are masked
     assert int(batch["num_items_in_batch"]) == 2 * (2 * len(stop) + len(eos))
@@ -95,17 +74,7 @@ def test_transformers_generation_leaves_the_global_rng_untouched(tiny_model_dir:
     assert [[c.text for c in g] for g in first] == [[c.text for c in g] for g in again]  # still seeded
 
 
-RULE = '''
-def length_parity(completions, **kwargs):
-    return [float(len(c if isinstance(c, str) else c[0]["content"]) % 2 == 0) for c in completions]
-'''
 
-
-@pytest.fixture(scope="module")
-def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("rules") / "parity.py"
-    path.write_text(RULE)
-    return f"{path}:length_parity"
 
 
 def tiny_run(model: str, out: Path, rule: str, *extra: str) -> int:
@@ -221,15 +190,15 @@ def test_difficulty_pool_exploration_floor_and_nothing_left() -> None:
 
 def test_trainer_skips_a_zero_variance_prompt_on_its_next_draw(tiny_model_dir: str, tmp_path) -> None:
     trainer = make_trainer(tiny_model_dir, tmp_path, difficulty_sampling=True, difficulty_retry_prob=0.0)
-    trainer._generate_and_score_completions(two_groups(trainer))  # const prompt: all rewards 1
+    trainer._generate_and_score_completions(const_then_var(trainer))  # const prompt: all rewards 1
     assert trainer.difficulty.settled("Q: say one")
     assert trainer._metrics["train"]["difficulty/skipped_frac"] == [0.0]
-    batch = trainer._generate_and_score_completions(two_groups(trainer))
+    batch = trainer._generate_and_score_completions(const_then_var(trainer))
     assert trainer._metrics["train"]["difficulty/skipped_frac"][-1] == 0.5
     assert "difficulty/pass_rate/1" in trainer._metrics["train"]
     assert batch["prompt_ids"].shape[0] > 0
     off = make_trainer(tiny_model_dir, tmp_path / "off")
-    off._generate_and_score_completions(two_groups(off))
+    off._generate_and_score_completions(const_then_var(off))
     assert "difficulty/skipped_frac" not in off._metrics["train"] and not off.difficulty.history
 
 
@@ -252,7 +221,7 @@ def test_clip_cov_drops_tokens_inside_the_covariance_band() -> None:
 
 def test_clip_cov_reaches_the_loss(tiny_model_dir: str, tmp_path) -> None:
     def grad(trainer: R1Trainer) -> torch.Tensor:
-        batch = trainer._generate_and_score_completions(two_groups(trainer))
+        batch = trainer._generate_and_score_completions(const_then_var(trainer))
         trainer.model.zero_grad()
         trainer._compute_loss(trainer.model, batch).backward()
         return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
