@@ -99,10 +99,36 @@ def _load_task(cfg: R1Config) -> Any:
 
 
 def _prompts(dataset: Any, cfg: R1Config, tokenizer: Any) -> Any:
+    from r1lite.tasks.base import TaskError
     from r1lite.tasks.templates import build_prompts, resolve_template
 
-    template = resolve_template(cfg.template, tokenizer)
-    return build_prompts(dataset, template, tokenizer, max_prompt_length=cfg.max_prompt_length)
+    try:
+        template = resolve_template(cfg.template, tokenizer)
+        return build_prompts(dataset, template, tokenizer, max_prompt_length=cfg.max_prompt_length)
+    except TaskError as exc:  # e.g. 'chat' with a tokenizer that has no chat template
+        raise ConfigError(f"--template: {exc}") from exc
+
+
+def check_inputs(cfg: R1Config, dry_run: bool = False) -> None:
+    """What the config names on disk, checked before anything loads: the output directory is a directory
+    (or can become one) and a template file exists and holds ``{question}``; one :class:`ConfigError` line."""
+    from r1lite.tasks.base import TaskError
+    from r1lite.tasks.templates import TEMPLATES, resolve_template
+
+    if cfg.template and cfg.template.strip() not in (*TEMPLATES, "auto"):
+        try:
+            resolve_template(cfg.template, None)
+        except TaskError as exc:
+            raise ConfigError(f"--template: {exc}") from exc
+    if dry_run:
+        return
+    out = Path(cfg.output_dir)
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        what = "is a file" if blocker == out else f"is inside {blocker}, which is a file"
+        raise ConfigError(f"--output_dir {out} {what}: choose a directory path (a new run creates it)")
+    if blocker is not None and not os.access(blocker, os.W_OK):
+        raise ConfigError(f"--output_dir {out}: {blocker} is not writable; choose another --output_dir")
 
 
 def build_run(cfg: R1Config) -> Run:
@@ -455,6 +481,7 @@ def interrupted_message(cfg: R1Config | None, trainer: Any) -> str:
 def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> int:
     from r1lite.config import apply_threads
 
+    check_inputs(cfg, flags.dry_run)
     apply_threads(cfg.threads)
     _quiet()
     resume = None
