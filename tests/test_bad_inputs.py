@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from r1lite.cli import main as cli_main
-from r1lite.config import RANGES, R1Config
-from r1lite.parser import attach_negative_values
+from r1lite.train.config import RANGES, R1Config
+from r1lite.train.parser import attach_negative_values
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,7 +123,7 @@ def test_valid_boundaries_are_accepted() -> None:
 
 def test_every_range_names_a_real_field() -> None:
     """A typo in RANGES would silently check nothing."""
-    from r1lite.ppo import PPOConfig
+    from r1lite.algos.ppo import PPOConfig
 
     names = {f for f in R1Config.__dataclass_fields__} | set(PPOConfig.__dataclass_fields__)
     assert set(RANGES) <= names, set(RANGES) - names
