@@ -212,7 +212,17 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     built["trainer"] = trainer
+    trainer.diagnostics = _diagnostics(run)
     return trainer
+
+
+def _diagnostics(run: Run) -> Any:
+    """The task's notion of correct / formatted for the per-step diagnostics (r1lite.train.diagnostics)."""
+    from r1lite.train.diagnostics import Diagnostics
+
+    fmt = run.format_rule
+    format_fn = run.eval_rules.get(fmt) if fmt and fmt not in run.rules else None
+    return Diagnostics(run.accuracy_rule, fmt, words=run.cfg.reflection_words, format_fn=format_fn)
 
 
 def _trainer_class(algo: str) -> type:
@@ -514,7 +524,23 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
         final = save_final(trainer, out / "final")
         print(f"r1lite train: final model in {final}", file=sys.stderr)
         write_timing(out, trainer, time.perf_counter() - started)
+        print_outcome(out, cfg)
     return 0
+
+
+def print_outcome(out: Path, cfg: R1Config) -> None:
+    """The end-of-run block (r1lite.train.report): held-out before -> after with the 95% interval of the
+    difference, the best step, wall time, where curves.png, report.html and final/ are. A report that cannot be
+    written costs one line, never the trained run."""
+    from r1lite.train.report import finish_run
+
+    try:
+        lines = finish_run(out, write_html=bool(getattr(cfg, "report", True)))
+    except Exception as exc:  # noqa: BLE001 - the model is saved; say what failed and how to retry
+        print(f"r1lite train: the run is saved in {out}, but its report failed ({type(exc).__name__}: {exc}); "
+              f"retry with r1lite report {out}", file=sys.stderr)
+        return
+    print("\n".join(lines), flush=True)
 
 
 def write_timing(out: Path, trainer: Any, wall: float) -> None:

@@ -152,6 +152,10 @@ class R1Config(GRPOConfig):
     table_every: int = field(default=10, metadata={"help": "Print the metrics table every N steps (0: never)."})
     samples_every: int = field(default=1, metadata={"help": "Write completions+rewards to samples.jsonl every N steps."})
     plot: bool = field(default=True, metadata={"help": "Write curves.png at the end."})
+    reflection_words: str | None = field(
+        default=None, metadata={"help": "Reflection words counted per completion (comma list); default: SimpleRL-Zoo's "
+                                        "+ understand-r1-zero's lists (r1lite.train.diagnostics)."})
+    report: bool = field(default=True, metadata={"help": "Write report.html (r1lite report) at the end."})
     preset: str | None = field(default=None, metadata={"help": "Preset picked from the YAML (cpu or gpu)."})
 
     # --- TRL/transformers defaults changed for r1lite --------------------------------------------------
