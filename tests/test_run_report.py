@@ -84,7 +84,8 @@ def make_run(run: Path, *, best: bool = False) -> dict:
     for step, kinds in ((1, ["correct", "correct", "wrong", "unformatted"]), (2, ["wrong"] * 4)):
         for j, kind in enumerate(kinds):
             samples.append({"step": step, "prompt": PROMPT.format(q=f"{step} * {j}"), "completion": f"<c {step}.{j}>",
-                            "rewards": {"accuracy": float(kind == "correct"), "format": float(kind != "unformatted")},
+                            "rewards": {"accuracy": float(kind == "correct"),
+                                        "format_reward": float(kind != "unformatted")},
                             "advantage": 0.5 if kind == "correct" else -0.25})
     write_jsonl(run / "samples.jsonl", samples)
     write_jsonl(run / "metrics.jsonl", [{"step": 1, "loss": 0.1, "reward": 0.5}, {"step": 2, "loss": 0.2, "reward": 0.1}])
@@ -182,6 +183,8 @@ def test_training_run_ends_with_the_block_report_and_diagnostics(tiny_model_dir:
         assert {"diag/reflection_rate", "diag/length_wrong", "diag/correct_share", "entropy"} <= set(row), row.keys()
     samples = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
     assert all(s["length"] >= 0 and s["correct"] is False and s["labels"]["type"] == "+" for s in samples)
+    # TRL logs the format rule as format_reward: the diagnostics read it under that name
+    assert [s["formatted"] for s in samples] == [s["rewards"]["format_reward"] >= 1.0 for s in samples]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["outcome"]["metrics"]["accuracy"]["method"] == "paired bootstrap"
     page = Page()

@@ -212,17 +212,21 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     built["trainer"] = trainer
-    trainer.diagnostics = _diagnostics(run)
+    trainer.diagnostics = _diagnostics(run, list(getattr(trainer, "reward_func_names", []) or []))
     return trainer
 
 
-def _diagnostics(run: Run) -> Any:
-    """The task's notion of correct / formatted for the per-step diagnostics (r1lite.train.diagnostics)."""
+def _diagnostics(run: Run, logged_names: list[str] | None = None) -> Any:
+    """The task's notion of correct / formatted for the per-step diagnostics (r1lite.train.diagnostics), under the
+    names TRL logs the rules by (``logged_names``, in rule order: the format rule is logged as format_reward)."""
     from r1lite.train.diagnostics import Diagnostics
 
-    fmt = run.format_rule
-    format_fn = run.eval_rules.get(fmt) if fmt and fmt not in run.rules else None
-    return Diagnostics(run.accuracy_rule, fmt, words=run.cfg.reflection_words, format_fn=format_fn)
+    logged = dict(zip(run.rules, logged_names or list(run.rules), strict=False))
+    acc = logged.get(run.accuracy_rule, run.accuracy_rule)
+    fmt = logged.get(run.format_rule) if run.format_rule else None
+    format_fn = run.eval_rules.get(run.format_rule) if run.format_rule and fmt is None else None
+    fmt = fmt or run.format_rule
+    return Diagnostics(acc, fmt, words=run.cfg.reflection_words, format_fn=format_fn)
 
 
 def _trainer_class(algo: str) -> type:

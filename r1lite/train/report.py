@@ -224,8 +224,9 @@ def sample_outcome(row: dict[str, Any], accuracy_rule: str = "accuracy", format_
     if correct is None:
         correct = None if _hit(rewards.get(accuracy_rule)) is None else bool(_hit(rewards.get(accuracy_rule)))
     formatted = row.get("formatted")
-    if formatted is None and format_rule in rewards:
-        formatted = None if _hit(rewards.get(format_rule)) is None else bool(_hit(rewards.get(format_rule)))
+    key = format_rule if format_rule in rewards else next((k for k in rewards if k.startswith("format")), None)
+    if formatted is None and key is not None:  # the format rule is logged as format_reward
+        formatted = None if _hit(rewards.get(key)) is None else bool(_hit(rewards.get(key)))
     if correct:
         return "correct"
     return "unformatted" if formatted is False else "wrong"

@@ -657,7 +657,7 @@ def _default_diagnostics(trainer: Any) -> tuple[Any, list[str]]:
     names = list(getattr(trainer, "reward_func_names", None) or [])
     acc = next((n for n in names if n in ("accuracy", "countdown")), None) or \
         next((n for n in names if "accuracy" in n), None)
-    fmt = "format" if "format" in names else None
+    fmt = "format" if "format" in names else next((n for n in names if n.startswith("format")), None)
     words = getattr(trainer.args, "reflection_words", None)
     columns = getattr(trainer.train_dataset, "column_names", None) or []
     return Diagnostics(acc, fmt, words=words), group_columns_of(columns)
