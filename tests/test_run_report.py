@@ -191,3 +191,15 @@ def test_training_run_ends_with_the_block_report_and_diagnostics(tiny_model_dir:
     page.feed((out / "report.html").read_text())
     rows = [r for r in page.rows if "sample" in r["class"]]
     assert len(rows) == len(samples) and {r["data-step"] for r in rows} == {"1", "2"}
+
+
+def test_many_samples_keep_each_steps_first_rows(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = tmp_path / "run"
+    make_run(run)
+    assert cli_main(["report", str(run), "--max-samples", "4"]) == 0
+    page = Page()
+    page.feed((run / "report.html").read_text())
+    rows = [r for r in page.rows if "sample" in r["class"]]
+    assert [(r["data-step"], r["data-outcome"]) for r in rows] == [("1", "correct"), ("1", "correct"),
+                                                                  ("2", "wrong"), ("2", "wrong")]
+    assert "4 completions (of 8;" in (run / "report.html").read_text()

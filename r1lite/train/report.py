@@ -26,7 +26,7 @@ SUMMARY_FILE = "summary.json"
 REPORT_FILE = "report.html"
 CURVES_FILE = "curves.png"
 SAMPLES_FILE = "samples.jsonl"
-MAX_SAMPLES = 20000  # rows in report.html; above it each step keeps its first share (the report says so)
+MAX_SAMPLES = 5000  # rows in report.html; above it each step keeps its first share (the report says so)
 OUTCOMES = ("correct", "wrong", "unformatted")
 
 
