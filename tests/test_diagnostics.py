@@ -103,3 +103,17 @@ def test_curves_png_has_the_diagnostics_panels() -> None:
     assert [line.get_label() for line in length.lines] == ["correct", "wrong"]
     assert list(length.lines[1].get_ydata()) == [29.0, 28.0, 27.0]
     assert {line.get_label() for line in by_title["accuracy by difficulty / type"].lines} == {"type=+", "type=*"}
+
+
+def test_progress_table_shows_the_diagnostics(capsys: pytest.CaptureFixture) -> None:
+    from rich.console import Console
+
+    from r1lite.train.callbacks import RichProgress
+
+    progress = RichProgress(["accuracy"], "accuracy", table_every=1, console=Console(width=250, force_terminal=False))
+    progress.rows = [{"step": 1, "reward": 0.5, "rewards/accuracy/mean": 0.5, "diag/length_correct": 12.0,
+                      "diag/length_wrong": 31.0, "diag/reflection_rate": 0.25}]
+    progress.print_table()
+    out = capsys.readouterr().out
+    for title, value in (("len ok", "12"), ("len bad", "31"), ("reflect", "0.25")):
+        assert title in out and value in out, out
