@@ -101,6 +101,11 @@ def trend(values: list[float]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in enumerate(ys)) / sum((x - mx) ** 2 for x in range(len(ys)))
 
 
+#: r1lite.train.diagnostics in the table: length of correct / wrong completions, reflection words per completion
+DIAG_COLUMNS = (("len ok", "diag/length_correct", "{:.0f}"), ("len bad", "diag/length_wrong", "{:.0f}"),
+                ("reflect", "diag/reflection_rate", "{:.2f}"))
+
+
 # (column title, metric key or callable(logs) -> value, format)
 def _table_columns(rule_names: list[str], accuracy_rule: str | None) -> list[tuple[str, str, str]]:
     cols = [("step", "step", "{:.0f}"), ("reward", "reward", "{:.3f}")]
@@ -109,7 +114,8 @@ def _table_columns(rule_names: list[str], accuracy_rule: str | None) -> list[tup
         cols.append(("parse fail", f"rewards/{accuracy_rule}/parse_failure_rate", "{:.2f}"))
     cols += [("KL", "kl", "{:.4f}"), ("clip", "clip_ratio/region_mean", "{:.3f}"), ("entropy", "entropy", "{:.2f}"),
              ("H trend", ENTROPY_TREND, "{:+.3f}"),
-             ("len", "completions/mean_length", "{:.0f}"), ("zero-var", "dynamic_sampling/zero_variance_frac", "{:.2f}"),
+             ("len", "completions/mean_length", "{:.0f}"), *DIAG_COLUMNS,
+             ("zero-var", "dynamic_sampling/zero_variance_frac", "{:.2f}"),
              ("t gen", "time/generation", "{:.1f}"), ("t score", "time/scoring", "{:.2f}"),
              ("t logp", "time/logprobs", "{:.1f}"), ("t upd", "time/update", "{:.1f}")]
     return cols
@@ -462,7 +468,8 @@ def plot_curves(metrics_path: Path, out_path: Path, rule_names: list[str]) -> Pa
 
 
 def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule_names: list[str]) -> Any:
-    """The figure: training rewards (left) and held-out accuracy / format rate (right) against steps.
+    """The figure: training rewards and held-out accuracy / format rate against steps, then the R1-Zero
+    diagnostics (:func:`r1lite.train.diagnostics.draw_panels`).
 
     Steps are integers on the axis; each curve has its own line style and marker (hollow and filled
     alternate), so curves that coincide, e.g. held-out accuracy and format both at 1.0, all stay visible.
@@ -470,14 +477,19 @@ def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    from r1lite.train.diagnostics import draw_panels
     from r1lite.train.learning_signal import logged_rules
 
+    fig, axes = plt.subplots(2, 4, figsize=(22, 9))
+    ax1, ax2 = axes[0][0], axes[0][1]
+    draw_panels(list(axes.flat[2:6]), steps, _style)  # R1-Zero diagnostics: shares, lengths, reflection, per type
     entropy = [(r["step"], r["entropy"]) for r in steps if _num(r.get("entropy")) is not None]
     if entropy:
-        fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(17, 4.5))
-        _entropy_panel(ax3, entropy)
+        _entropy_panel(axes.flat[6], entropy)
     else:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+        axes.flat[6].set(title="policy entropy")
+        axes.flat[6].text(0.5, 0.5, "not logged", ha="center", va="center", transform=axes.flat[6].transAxes)
+    axes.flat[7].axis("off")
     names = list(dict.fromkeys([n for r in steps for n in logged_rules(r)] or rule_names))
     curves = [("reward", "total reward")] + [(f"rewards/{n}/mean", n) for n in names]
     for i, (key, label) in enumerate(curves):

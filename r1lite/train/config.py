@@ -11,6 +11,7 @@ import difflib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -179,6 +180,10 @@ class R1Config(GRPOConfig):
     table_every: int = field(default=10, metadata={"help": "Print the metrics table every N steps (0: never)."})
     samples_every: int = field(default=1, metadata={"help": "Write completions+rewards to samples.jsonl every N steps."})
     plot: bool = field(default=True, metadata={"help": "Write curves.png at the end."})
+    reflection_words: str | None = field(
+        default=None, metadata={"help": "Reflection words counted per completion (comma list); default: SimpleRL-Zoo's "
+                                        "+ understand-r1-zero's lists (r1lite.train.diagnostics)."})
+    report: bool = field(default=True, metadata={"help": "Write report.html (r1lite report) at the end."})
     preset: str | None = field(default=None, metadata={"help": "Preset picked from the YAML (cpu or gpu)."})
 
     # --- TRL/transformers defaults changed for r1lite --------------------------------------------------
@@ -195,6 +200,7 @@ class R1Config(GRPOConfig):
         self.task_options = _parse_mapping("task_options", self.task_options)
         self.reward_params = _parse_mapping("reward_params", self.reward_params)
         self._check_choices()
+        check_ranges(self)
         self._check_algo()
         self._resolve_sampler()
         on_gpu = cuda_available() and not self.use_cpu
@@ -326,6 +332,81 @@ class R1Config(GRPOConfig):
     @property
     def heldout_tokens(self) -> int:
         return int(self.heldout_max_new_tokens or self.max_completion_length or 256)
+
+
+# field -> (allowed, what the value means / how to fix it). ``allowed`` is a predicate on a set value; ``None``
+# is always allowed for optional fields. Only ranges that TRL / transformers do not check themselves (or check
+# only after the model has loaded, with a traceback) are here.
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def _at_least_1(v: float) -> bool:
+    return v >= 1
+
+
+def _non_negative(v: float) -> bool:
+    return v >= 0
+
+
+def _unit(v: float) -> bool:
+    return 0 <= v <= 1
+
+
+RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "learning_rate": (_non_negative, "must be >= 0 (a step size; typical 1e-6 to 1e-5 full, 1e-4 LoRA)"),
+    "max_completion_length": (_at_least_1, "must be >= 1 token (e.g. 256)"),
+    "max_prompt_length": (_at_least_1, "must be >= 1 token, or null for no limit"),
+    "heldout_max_new_tokens": (_at_least_1, "must be >= 1 token, or unset for max_completion_length"),
+    "num_generations": (_at_least_1, "must be >= 1 completion per prompt (GRPO needs >= 2)"),
+    "per_device_train_batch_size": (_at_least_1, "must be >= 1"),
+    "per_device_eval_batch_size": (_at_least_1, "must be >= 1"),
+    "gradient_accumulation_steps": (_at_least_1, "must be >= 1"),
+    "generation_batch_size": (_at_least_1, "must be >= 1 completion, or unset"),
+    "steps_per_generation": (_at_least_1, "must be >= 1, or unset"),
+    "num_iterations": (_at_least_1, "must be >= 1 (updates per rollout)"),
+    "heldout_batch_size": (_at_least_1, "must be >= 1 prompt per generate call"),
+    "train_limit": (_at_least_1, "must be >= 1 problem, or unset for the whole split"),
+    "temperature": (_positive, "must be > 0: training samples (and divides logits by it); 1.0 is R1-Zero's"),
+    "heldout_temperature": (_non_negative, "must be >= 0 (0 = greedy)"),
+    "top_p": (lambda v: 0 < v <= 1, "must lie in (0, 1] (1.0 = off)"),
+    "top_k": (_non_negative, "must be >= 0 (0 = off)"),
+    "min_p": (_unit, "must lie in [0, 1], or unset"),
+    "repetition_penalty": (_positive, "must be > 0 (1.0 = off)"),
+    "beta": (_non_negative, "must be >= 0 (KL coefficient; 0 = no reference model)"),
+    "epsilon": (_positive, "must be > 0 (PPO clip range, e.g. 0.2)"),
+    "epsilon_high": (_positive, "must be > 0 (upper clip range, e.g. 0.28), or unset for epsilon"),
+    "delta": (_positive, "must be > 0 (two-sided clip bound), or unset"),
+    "top_entropy_quantile": (_unit, "must lie in [0, 1] (1.0 = every token)"),
+    "vllm_gpu_memory_utilization": (lambda v: 0 < v <= 1, "must lie in (0, 1] (a fraction of GPU memory)"),
+    "vllm_importance_sampling_cap": (_positive, "must be > 0, or unset"),
+    "max_steps": (lambda v: v >= 1 or v == -1, "must be >= 1 step, or -1 to train for num_train_epochs"),
+    "num_train_epochs": (_positive, "must be > 0"),
+    "logging_steps": (_positive, "must be > 0 (steps, or a fraction of the run below 1)"),
+    "save_steps": (_positive, "must be > 0 (steps, or a fraction of the run below 1)"),
+    "eval_steps": (_positive, "must be > 0, or unset"),
+    "save_total_limit": (_at_least_1, "must be >= 1 checkpoint, or null to keep all"),
+    "warmup_steps": (_non_negative, "must be >= 0"),
+    "weight_decay": (_non_negative, "must be >= 0"),
+    "max_grad_norm": (_non_negative, "must be >= 0 (0 = no clipping)"),
+    "seed": (lambda v: 0 <= v < 2**32, "must lie in [0, 2**32)"),
+    "table_every": (_non_negative, "must be >= 0 (0 = never)"),
+    "samples_every": (_non_negative, "must be >= 0 (0 = never)"),
+    "lora_r": (_at_least_1, "must be >= 1"),
+    "lora_alpha": (_positive, "must be > 0"),
+    "lora_dropout": (lambda v: 0 <= v < 1, "must lie in [0, 1)"),
+}
+
+
+def check_ranges(cfg: Any) -> None:
+    """Every numeric field in :data:`RANGES` within its range, else one :class:`ConfigError` line naming the field,
+    the value, the range and the flag to fix it. Runs in ``R1Config.__post_init__``, before anything loads."""
+    for name, (allowed, what) in RANGES.items():
+        value = getattr(cfg, name, None)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not allowed(value):
+            raise ConfigError(f"{name}={value:g} is out of range: {what}; fix --{name} (or {name}: in the config)")
 
 
 class _GroupSize(int):

@@ -62,6 +62,7 @@ class R1Trainer(GRPOTrainer):
         self.algo = str(getattr(self.args, "algo", "grpo") or "grpo")
         self.estimator = get_estimator(self.algo)
         self.algo_name = estimator_name(self.algo)
+        self.diagnostics, self._label_columns = _default_diagnostics(self)  # r1lite.train.diagnostics
 
     # ------------------------------------------------------------------------------------------------
     # small helpers
@@ -375,6 +376,8 @@ class R1Trainer(GRPOTrainer):
             self.log_metric(name, value)
 
     def _rollout_batch(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        for column in self._label_columns:  # difficulty / type per completion, aligned with TRL's logged rows
+            self._log_completion_extra(f"label/{column}", [row.get(column) for row in inputs])
         mask_truncated, self.mask_truncated_completions = self.mask_truncated_completions, False
         try:  # TRL's own masking would also drop every completion that ended at a stop string
             with self._no_old_logprob_pass():
@@ -630,10 +633,26 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self.model.training and "loss" in logs:
-            self._write_samples()
+            rows = self._diagnostic_rows()
+            logs.update(_step_metrics(rows))
+            self._write_samples(rows)
         super().log(logs, start_time)
 
-    def _write_samples(self) -> None:
+    def _diagnostic_rows(self) -> list[dict[str, Any]]:
+        """The last rollout's completions as :meth:`r1lite.train.diagnostics.Diagnostics.rows` (length in tokens,
+        reflection words, correct / formatted, difficulty / type labels)."""
+        if self.diagnostics is None or not self._logs["completion"]:
+            return []
+        from r1lite.train.diagnostics import completion_text
+
+        texts = [completion_text(c) for c in self._logs["completion"]]
+        lengths = [len(ids) for ids in self._tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        rewards = {name: list(values) for name, values in self._logs["rewards"].items()}
+        labels = {k.removeprefix("label/"): list(v) for k, v in self._logs["extra"].items() if k.startswith("label/")}
+        return self.diagnostics.rows(list(self._logs["prompt"]), list(self._logs["completion"]), rewards,
+                                     lengths, labels)
+
+    def _write_samples(self, diagnostics: list[dict[str, Any]] | None = None) -> None:
         every = int(getattr(self.args, "samples_every", 0) or 0)
         step = self.state.global_step
         if (not every or step % every or not self.accelerator.is_main_process or not self._logs["prompt"]
@@ -648,8 +667,9 @@ class R1Trainer(GRPOTrainer):
                 rewards = {n: _finite(self._logs["rewards"][n][i]) for n in names
                            if i < len(self._logs["rewards"][n])}
                 adv = self._logs["advantages"][i] if i < len(self._logs["advantages"]) else None
+                extra = diagnostics[i] if diagnostics and i < len(diagnostics) else {}
                 f.write(json.dumps({"step": step, "prompt": prompt, "completion": completion, "rewards": rewards,
-                                    "advantage": _finite(adv)}, default=str) + "\n")
+                                    "advantage": _finite(adv), **extra}, default=str) + "\n")
 
     # ------------------------------------------------------------------------------------------------
     # atomic checkpoints
@@ -743,6 +763,26 @@ class R1Trainer(GRPOTrainer):
                 self._refill_cursor = int(state.get("refill_cursor", 0))
                 if "difficulty" in state:
                     self.difficulty.load_state_dict(state["difficulty"])
+
+
+def _step_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    from r1lite.train.diagnostics import step_metrics
+
+    return step_metrics(rows)
+
+
+def _default_diagnostics(trainer: Any) -> tuple[Any, list[str]]:
+    """Diagnostics with the rules named accuracy / format when the trainer has them (``r1lite train`` replaces it
+    with the task's choice), and the dataset columns that group problems (difficulty, level, type, ...)."""
+    from r1lite.train.diagnostics import Diagnostics, group_columns_of
+
+    names = list(getattr(trainer, "reward_func_names", None) or [])
+    acc = next((n for n in names if n in ("accuracy", "countdown")), None) or \
+        next((n for n in names if "accuracy" in n), None)
+    fmt = "format" if "format" in names else next((n for n in names if n.startswith("format")), None)
+    words = getattr(trainer.args, "reflection_words", None)
+    columns = getattr(trainer.train_dataset, "column_names", None) or []
+    return Diagnostics(acc, fmt, words=words), group_columns_of(columns)
 
 
 @contextmanager
