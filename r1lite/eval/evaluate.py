@@ -401,6 +401,14 @@ def main(argv: list[str] | None = None) -> int:
     except (EvalError, BackendError, ValueError) as exc:
         print(f"r1lite eval: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        store = getattr(args, "store", None)
+        if store is None:
+            print("\nr1lite eval: interrupted before any sample was generated", file=sys.stderr)
+        else:
+            print(f"\nr1lite eval: interrupted; {len(store.records)} samples kept in {store.path}: run the same "
+                  "command again to resume (only the missing samples are generated)", file=sys.stderr)
+        return 130
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -427,7 +435,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     key = run_key(model_fp, args, backend_name)
     out = Path(args.output_dir or Path("runs") / "eval" / f"{_slug(args.model)}-{key[:8]}")
     out.mkdir(parents=True, exist_ok=True)
-    store = SampleStore(out / "samples.jsonl", key, args.overwrite)
+    store = args.store = SampleStore(out / "samples.jsonl", key, args.overwrite)
     backend = LazyBackend(args)
     results_b = {b.name: evaluate_benchmark(b, prompts[b.name], store, backend, args) for b in benches}
     store.rewrite()
