@@ -74,17 +74,33 @@ def is_custom(spec: str) -> bool:
     return spec.lower().endswith(CUSTOM_SUFFIXES)
 
 
+def task_with_file(spec: str) -> tuple[str, str] | None:
+    """``svamp=my_svamp.jsonl`` -> ``("svamp", "my_svamp.jsonl")``: a task's keys and gold parsing on a user's file."""
+    name, sep, path = spec.partition("=")
+    if not sep or not name.strip() or not is_custom(path.strip()):
+        return None
+    from r1lite.tasks import list_tasks
+
+    return (name.strip(), path.strip()) if name.strip() in list_tasks() else None
+
+
 def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
-    """A registered task (``gsm8k``, ``math500``, ...) or a custom data file with the given keys."""
-    if is_custom(spec):
+    """A registered task (``gsm8k``, ``math500``, ...), a task on a user's file (``svamp=FILE``: the task's keys and
+    gold parsing, the whole file) or a custom data file with the given keys."""
+    with_file = task_with_file(spec)
+    if is_custom(spec) and with_file is None:
         return load_custom(spec, limit, question_key, answer_key)
     from r1lite.tasks import get_task
 
+    name, source = with_file or (spec, None)
+    if source is not None and not Path(source).expanduser().is_file():
+        raise EvalError(f"benchmark file {source} not found; pass an existing data file ({name}={source})")
     try:
-        task = get_task(spec)
+        task = get_task(name, source=source) if source else get_task(name)
     except Exception as exc:  # registry errors list the known names
         raise EvalError(f"unknown benchmark {spec!r}: {str(exc).rstrip('.')}. Pass a task name (e.g. "
-                        f"{DEFAULT_BENCHMARKS}) or a .jsonl file with --question-key/--answer-key") from exc
+                        f"{DEFAULT_BENCHMARKS}), a task on your file (svamp=FILE.jsonl) or a .jsonl file with "
+                        "--question-key/--answer-key") from exc
     try:
         data = task.load(split, limit=limit)
     except Exception as exc:
@@ -92,8 +108,10 @@ def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, 
     questions, golds = list(data["question"]), list(data["answer"])
     if not questions:
         raise EvalError(f"benchmark {spec!r} (split {split!r}) has no problems")
-    source = str(getattr(task, "last_source", None) or getattr(task, "source", None) or spec)
-    return Benchmark(spec, questions, golds, source, split, str(getattr(task, "eval_mode", "strict")))
+    where = str(getattr(task, "last_source", None) or getattr(task, "source", None) or spec)
+    label = f"{name}={Path(source).stem}" if source else spec
+    return Benchmark(label, questions, golds, where, "file" if source else split,
+                     str(getattr(task, "eval_mode", "strict")))
 
 
 def load_custom(path: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
@@ -337,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="Hub id, local dir, training checkpoint, .gguf file or alias "
                    "(smollm2-135m)")
     p.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS,
-                   help=f"comma-separated task names or .jsonl files (default: {DEFAULT_BENCHMARKS})")
+                   help="comma-separated task names (also svamp, asdiv, mawps, olympiadbench: `r1lite tasks list`), "
+                   "TASK=FILE (a task's keys and gold parsing on your file) or .jsonl files with --question-key/"
+                   f"--answer-key (default: {DEFAULT_BENCHMARKS})")
     p.add_argument("--split", default="test", help="dataset split of the named benchmarks (default: test)")
     p.add_argument("--n", type=int, default=4, help="samples per problem (default: 4)")
     p.add_argument("--temperature", type=float, default=0.6, help="0 = greedy (needs --n 1) (default: 0.6)")
