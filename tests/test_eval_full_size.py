@@ -128,3 +128,18 @@ def test_engine_that_chunks_prefills_on_cpu_is_refused_for_seeded_sampling(tiny_
     backend = VLLMBackend(llm=llm, tokenizer=load_tokenizer(tiny_model_dir))
     with pytest.raises(BackendError, match="chunked prefill"):
         backend.generate(["1+1="], n=4, temperature=0.6, top_p=0.95, max_new_tokens=4, seed=0)
+
+
+def test_every_builtin_benchmark_at_the_size_that_crashed(tiny_model_dir: str, data_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """Every benchmark r1lite ships, 64 problems (all of the smaller ones) x 4 samples, default sampling."""
+    names = ["gsm8k", "math500", "aime24", "amc23", "minerva_math", "olympiadbench", "svamp", "asdiv", "mawps"]
+    out = tmp_path / "all"
+    assert main(["--model", tiny_model_dir, "--benchmarks", ",".join(names), "--limit", str(PROBLEMS),
+                 "--max-tokens", "4", "--no-progress", "--bootstrap", "50", "--backend", "vllm", "--threads", "1",
+                 "--output-dir", str(out)]) == 0
+    benches = results(out)["benchmarks"]
+    assert sorted(benches) == sorted(names)
+    for name in names:
+        expected = min(PROBLEMS, {"aime24": 30, "amc23": 40}.get(name, PROBLEMS))
+        assert benches[name]["num_samples"] == expected * N, name
