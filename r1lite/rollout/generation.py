@@ -10,7 +10,6 @@ leave to the caller: a stop string kept in the text and the reason each completi
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -154,14 +153,6 @@ class StopOnStrings(StoppingCriteria):
         return self.done.clone()
 
 
-def _progress(enabled: bool, total: int, description: str) -> Any:
-    from r1lite.progress import progress_bar
-
-    progress = progress_bar("{task.description}", "rate", disable=not enabled, transient=False)
-    task = progress.add_task(description, total=total, rate="")
-    return progress, task
-
-
 def generate(
     model: Any,
     tokenizer: Any,
@@ -204,10 +195,10 @@ def generate(
         dict(do_sample=False, temperature=None, top_p=None, top_k=None)
     was_training = model.training
     model.eval()
-    bar, task = _progress(progress, len(rows), description)
-    started, tokens = time.perf_counter(), 0
+    from r1lite.progress import CountProgress
+
     try:
-        with bar, torch.inference_mode():
+        with CountProgress(description, len(prompts), enabled=progress) as bar, torch.inference_mode():
             for b, start in enumerate(range(0, len(rows), batch_size)):
                 batch = rows[start:start + batch_size]
                 width = max(len(encoded[i]) for i, _ in batch)
@@ -224,12 +215,11 @@ def generate(
                 for r, (i, j) in enumerate(batch):
                     completion = finish_completion(out[r, width:].tolist(), tokenizer, eos_ids, stop)
                     results[i][j] = completion
-                    tokens += completion.num_tokens
                     remaining[i] -= 1
-                    if remaining[i] == 0 and on_prompt_done is not None:
-                        on_prompt_done(i, list(results[i]))  # type: ignore[arg-type]
-                elapsed = time.perf_counter() - started
-                bar.update(task, advance=len(batch), rate=f"{tokens / max(elapsed, 1e-9):.0f} tok/s")
+                    if remaining[i] == 0:
+                        bar.advance(1, tokens=sum(c.num_tokens for c in results[i]))  # type: ignore[union-attr]
+                        if on_prompt_done is not None:
+                            on_prompt_done(i, list(results[i]))  # type: ignore[arg-type]
     finally:
         model.train(was_training)
     return [list(r) for r in results]  # type: ignore[misc]
