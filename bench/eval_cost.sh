@@ -48,6 +48,34 @@ run_interrupted() {  # as run, but SIGINT once $half problems are saved, then th
 }
 
 run gsm8k-greedy "${COMMON[@]}" "${GREEDY[@]}" --benchmarks gsm8k
-run_interrupted math500-greedy 250 "${COMMON[@]}" "${GREEDY[@]}" --benchmarks math500
+# A background job of a non-interactive shell starts with SIGINT ignored, and Python then keeps it ignored, so the
+# SIGINT of run_interrupted would be lost (found while gsm8k-greedy ran; this part of the script was edited in
+# place then). The interrupted run is started through a wrapper that restores SIGINT's default disposition first,
+# as a process in a terminal has it when Ctrl-C reaches it.
+with_sigint() { python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' "$@"; }
+
+run_interrupted_sigint() {  # as run, but SIGINT once $half samples are saved, then the same command again (resume)
+  local name=$1 half=$2; shift 2
+  local dir="$OUT/$name"
+  mkdir -p "$dir"
+  stamp start "$dir"
+  with_sigint python -m r1lite.cli eval "$@" --output-dir "$dir" > "$dir/eval-interrupted.log" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ -f "$dir/samples.jsonl" ] && [ "$(wc -l < "$dir/samples.jsonl")" -ge "$half" ]; then
+      kill -INT "$pid"; echo "sigint $(date -u +%FT%TZ) at $(wc -l < "$dir/samples.jsonl") samples" >> "$dir/timing.txt"
+      break
+    fi
+    sleep 2
+  done
+  wait "$pid"; echo "rc $? (interrupted run)" >> "$dir/timing.txt"
+  echo "kept $(wc -l < "$dir/samples.jsonl") samples" >> "$dir/timing.txt"
+  stamp resume "$dir"
+  python -m r1lite.cli eval "$@" --output-dir "$dir" > "$dir/eval.log" 2>&1
+  echo "rc $?" >> "$dir/timing.txt"
+  stamp end "$dir"
+}
+
+run_interrupted_sigint math500-greedy 250 "${COMMON[@]}" "${GREEDY[@]}" --benchmarks math500
 run gsm8k-sampled-200 "${COMMON[@]}" --benchmarks gsm8k --limit 200
 run math500-sampled-200 "${COMMON[@]}" --benchmarks math500 --limit 200
