@@ -45,3 +45,31 @@ def test_terminal_gets_the_rich_bar() -> None:
 
 def test_durations_read_as_hours_minutes_seconds() -> None:
     assert [format_duration(s) for s in (3, 123, 3723, -1)] == ["3s", "2m03s", "1h02m03s", "0s"]
+
+
+def test_sigterm_stops_an_evaluation_as_ctrl_c_does(monkeypatch, capsys) -> None:
+    """``kill PID`` (or ``timeout``) leaves a resumable run and says so, like Ctrl-C; the handler is put back."""
+    import os
+    import signal
+    from types import SimpleNamespace
+
+    from r1lite.eval import evaluate
+
+    def run(args, argv):
+        args.store = SimpleNamespace(records={i: {} for i in range(12)}, path="DIR/samples.jsonl")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal arrives first
+        return 0
+
+    monkeypatch.setattr(evaluate, "run", run)
+    assert evaluate.main(["--model", "m", "--benchmarks", "gsm8k"]) == 128 + signal.SIGTERM
+    err = capsys.readouterr().err
+    assert "terminated; 12 samples kept in DIR/samples.jsonl: run the same command again to resume" in err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+    def interrupted(args, argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(evaluate, "run", interrupted)
+    assert evaluate.main(["--model", "m", "--benchmarks", "gsm8k"]) == 130
+    assert "interrupted before any sample was generated" in capsys.readouterr().err

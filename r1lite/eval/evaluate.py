@@ -18,9 +18,11 @@ import json
 import os
 import platform
 import re
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -419,19 +421,45 @@ def main(argv: list[str] | None = None) -> int:
 
         return compare_main(argv[1:])
     args = build_parser().parse_args(argv)
+    stopped_by: list[int] = []
     try:
-        return run(args, argv)
+        with _sigterm_as_interrupt(stopped_by):
+            return run(args, argv)
     except (EvalError, BackendError, ValueError) as exc:
         print(f"r1lite eval: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        why = "terminated" if stopped_by else "interrupted"
         store = getattr(args, "store", None)
         if store is None:
-            print("\nr1lite eval: interrupted before any sample was generated", file=sys.stderr)
+            print(f"\nr1lite eval: {why} before any sample was generated", file=sys.stderr)
         else:
-            print(f"\nr1lite eval: interrupted; {len(store.records)} samples kept in {store.path}: run the same "
+            print(f"\nr1lite eval: {why}; {len(store.records)} samples kept in {store.path}: run the same "
                   "command again to resume (only the missing samples are generated)", file=sys.stderr)
-        return 130
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
+
+
+@contextmanager
+def _sigterm_as_interrupt(stopped_by: list[int]) -> Iterator[None]:
+    """SIGTERM (``kill PID``, ``timeout``, a scheduler's pre-emption) stops an evaluation as Ctrl-C does: what
+    finished stays in samples.jsonl, the running prompts are aborted, and the same command resumes. Only where
+    SIGTERM still has its default action (a caller's own handler is kept) and in the main thread."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
