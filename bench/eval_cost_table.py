@@ -54,7 +54,7 @@ def figures(run_dir: Path) -> dict[str, Any] | None:
     (name, bench), = res["benchmarks"].items()
     tokens = sum(json.loads(line)["num_tokens"] for line in (run_dir / "samples.jsonl").read_text().splitlines()
                  if line.strip())
-    if "sigint" in t:  # interrupted and resumed: both segments, the restart between them counted
+    if "sigint" in t:  # interrupted and resumed: both parts (the second one's engine start counted), not the pause
         wall = (t["sigint"] - t["start"]).total_seconds() + (t["end"] - t["resume"]).total_seconds()
     else:
         wall = (t["end"] - t["start"]).total_seconds()
@@ -76,6 +76,9 @@ def figures(run_dir: Path) -> dict[str, Any] | None:
         "interrupted": None if "sigint" not in t else {
             "sigint": t["sigint"].isoformat() + "Z", "samples_saved_when_interrupted": t.get("kept_samples"),
             "resumed": t["resume"].isoformat() + "Z", "resumed_samples": bench["resumed_samples"],
+            "wall_first_part_s": (t["sigint"] - t["start"]).total_seconds(),
+            "wall_resumed_part_s": (t["end"] - t["resume"]).total_seconds(),
+            "wall_start_to_end_s": (t["end"] - t["start"]).total_seconds(),
             "generated_after_resume": bench["generated_samples"], "return_codes": t["rc"]},
         "device": res["device"], "threads_note": "r1lite default thread policy (1 thread on this 2-core box)",
         "command": " ".join(res["command"]), "versions": res["versions"],
