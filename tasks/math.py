@@ -7,6 +7,7 @@ in the ``solution`` (brace-matched, so ``\\boxed{\\frac{1}{2}}`` works).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,3 +99,58 @@ class MinervaMath(MathTask):
     description: str = "Minerva OCW science/math problems (gold: last \\boxed{} of the solution)"
     hub_id: str | None = "math-ai/minervamath"
     splits: tuple[str, ...] = ("test",)
+
+
+_MATH_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def olympiad_gold(final_answer: Any) -> str | None:
+    """OlympiadBench's ``final_answer`` (a list of LaTeX strings) as one gold string.
+
+    Math-mode dollars go (an escaped ``\\$`` stays) and the list's items are joined with ``", "``; a multi-answer
+    item is already a comma list (``$69$,$84$`` -> ``69,84``). r1lite's verifier reads a comma list as a set of
+    answers that must *all* be given, in any order, and nothing else: ``84, 69`` is right, ``69`` alone or
+    ``69, 84, 100`` is wrong.
+    """
+    items = final_answer if isinstance(final_answer, (list, tuple)) else [final_answer]
+    parts = []
+    for item in items:
+        text = math_gold(item)
+        if text is None:
+            continue
+        text = _MATH_DOLLAR.sub("", text).strip().rstrip(".").strip()
+        if text:
+            parts.append(text)
+    return ", ".join(parts) or None
+
+
+@task("olympiadbench")
+@dataclass
+class OlympiadBench(MathTask):
+    """OlympiadBench, English text-only maths: LaTeX golds, some of them several answers (``is_multiple_answer``)."""
+
+    name: str = "olympiadbench"
+    description: str = ("OlympiadBench text-only maths (675 problems; a multi-answer gold needs every part, "
+                        "in any order)")
+    splits: tuple[str, ...] = ("test",)
+    extra_keys: tuple[str, ...] = ("is_multiple_answer", "answer_type", "unit", "subfield")
+
+    def gold(self, record: dict[str, Any]) -> str | None:
+        if self.answer_key:
+            return olympiad_gold(record.get(self.answer_key))
+        for key in ("final_answer", "answer"):
+            if record.get(key) is not None:
+                return olympiad_gold(record[key])
+        return last_boxed(record.get(self.solution_key) if isinstance(record.get(self.solution_key), str) else None)
+
+    def info(self) -> dict[str, Any]:
+        info = super().info()
+        info["source"] = info["source"] or "$R1LITE_DATA_DIR/olympiadbench/test.jsonl (no default Hub dataset)"
+        return info
+
+    def question(self, record: dict[str, Any]) -> str | None:
+        question = super().question(record)
+        context = record.get("context")
+        if question and isinstance(context, str) and context.strip():  # shared set-up of a multi-part problem
+            return f"{context.strip()}\n\n{question}"
+        return question

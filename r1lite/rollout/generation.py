@@ -10,7 +10,6 @@ leave to the caller: a stop string kept in the text and the reason each completi
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -154,14 +153,6 @@ class StopOnStrings(StoppingCriteria):
         return self.done.clone()
 
 
-def _progress(enabled: bool, total: int, description: str) -> Any:
-    from r1lite.progress import progress_bar
-
-    progress = progress_bar("{task.description}", "rate", disable=not enabled, transient=False)
-    task = progress.add_task(description, total=total, rate="")
-    return progress, task
-
-
 def generate(
     model: Any,
     tokenizer: Any,
@@ -204,12 +195,12 @@ def generate(
         dict(do_sample=False, temperature=None, top_p=None, top_k=None)
     was_training = model.training
     model.eval()
-    bar, task = _progress(progress, len(rows), description)
-    started, tokens = time.perf_counter(), 0
+    from r1lite.progress import CountProgress
+
     # seeded on a copy of torch's random state: a held-out pass inside training leaves the training stream as it was
     forked = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
     try:
-        with forked, bar, torch.inference_mode():
+        with forked, CountProgress(description, len(prompts), enabled=progress) as bar, torch.inference_mode():
             for b, start in enumerate(range(0, len(rows), batch_size)):
                 batch = rows[start:start + batch_size]
                 width = max(len(encoded[i]) for i, _ in batch)
@@ -226,12 +217,11 @@ def generate(
                 for r, (i, j) in enumerate(batch):
                     completion = finish_completion(out[r, width:].tolist(), tokenizer, eos_ids, stop)
                     results[i][j] = completion
-                    tokens += completion.num_tokens
                     remaining[i] -= 1
-                    if remaining[i] == 0 and on_prompt_done is not None:
-                        on_prompt_done(i, list(results[i]))  # type: ignore[arg-type]
-                elapsed = time.perf_counter() - started
-                bar.update(task, advance=len(batch), rate=f"{tokens / max(elapsed, 1e-9):.0f} tok/s")
+                    if remaining[i] == 0:
+                        bar.advance(1, tokens=sum(c.num_tokens for c in results[i]))  # type: ignore[union-attr]
+                        if on_prompt_done is not None:
+                            on_prompt_done(i, list(results[i]))  # type: ignore[arg-type]
     finally:
         model.train(was_training)
     return [list(r) for r in results]  # type: ignore[misc]
@@ -319,27 +309,77 @@ class VLLMBackend:
                  seed: int, stop: Sequence[str] = DEFAULT_STOP, progress: bool = True,
                  on_prompt_done: Callable[[int, list[Completion]], None] | None = None,
                  description: str = "generating") -> list[list[Completion]]:
+        """``n`` completions per prompt, all prompts in the engine at once. ``on_prompt_done(i, completions)``
+        fires as each prompt's samples finish (not when the whole batch does), so an interrupted evaluation keeps
+        everything finished so far; an interrupt aborts the prompts still running, leaving the engine reusable."""
         from vllm import SamplingParams
 
-        from r1lite.rollout.vllm_engine import prime_prefix_cache
+        from r1lite.rollout.vllm_engine import check_seeded_sampling, prime_prefix_cache
 
         check_sampling(n, temperature, top_p, max_new_tokens)
+        if temperature > 0:
+            check_seeded_sampling(self.llm)
         params = [SamplingParams(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,
                                  max_tokens=max_new_tokens, seed=prompt_seed(seed, p),
                                  stop=[s for s in stop if s] or None, include_stop_str_in_output=True)
                   for p in prompts]
         # Tokenize here, exactly as the transformers path does, so both see the same ids.
-        inputs = [{"prompt_token_ids": self.tokenizer(p, add_special_tokens=wants_special_tokens(p, self.tokenizer))
-                   .input_ids} for p in prompts]
-        prime_prefix_cache(self.llm, [i["prompt_token_ids"] for i in inputs])
-        outputs = self.llm.generate(inputs, params, use_tqdm=progress)
-        results = []
-        for i, out in enumerate(outputs):
-            row = [_vllm_completion(o) for o in out.outputs]
-            results.append(row)
-            if on_prompt_done is not None:
-                on_prompt_done(i, row)
-        return results
+        ids = [self.tokenizer(p, add_special_tokens=wants_special_tokens(p, self.tokenizer)).input_ids
+               for p in prompts]
+        prime_prefix_cache(self.llm, ids)
+        return run_requests(self.llm, ids, params, progress=progress, on_prompt_done=on_prompt_done,
+                            description=description)
+
+
+def run_requests(llm: Any, prompt_ids: Sequence[list[int]], params: Sequence[Any], progress: bool = True,
+                 on_prompt_done: Callable[[int, list[Completion]], None] | None = None,
+                 description: str = "generating") -> list[list[Completion]]:
+    """Run one request per prompt through ``llm``'s engine and collect each as it finishes.
+
+    ``LLM.generate`` returns only once every request is done; this is its loop (``LLMEngine.add_request`` /
+    ``step``) with a callback per finished prompt and a progress line with the rate and an ETA.
+    """
+    import uuid
+
+    from vllm.sampling_params import RequestOutputKind
+
+    from r1lite.progress import CountProgress
+
+    engine = llm.llm_engine
+    tag = uuid.uuid4().hex[:8]
+    request_ids = [f"r1lite-{tag}-{i}" for i in range(len(prompt_ids))]
+    index = {rid: i for i, rid in enumerate(request_ids)}
+    results: list[list[Completion] | None] = [None] * len(prompt_ids)
+    added: list[str] = []
+    try:
+        for rid, ids, sp in zip(request_ids, prompt_ids, params, strict=True):
+            sp.output_kind = RequestOutputKind.FINAL_ONLY  # as LLM.generate: one output per finished prompt
+            engine.add_request(rid, _tokens_input(ids), sp)
+            added.append(rid)
+        with CountProgress(description, len(prompt_ids), enabled=progress) as bar:
+            while engine.has_unfinished_requests():
+                for out in engine.step():
+                    i = index.get(out.request_id)
+                    if i is None or not out.finished:
+                        continue
+                    row = [_vllm_completion(o) for o in sorted(out.outputs, key=lambda o: o.index)]
+                    results[i] = row
+                    bar.advance(1, tokens=sum(c.num_tokens for c in row))
+                    if on_prompt_done is not None:
+                        on_prompt_done(i, row)
+    finally:
+        unfinished = [rid for rid in added if results[index[rid]] is None]
+        if unfinished:  # interrupted (Ctrl-C, an error in the callback): the engine must not keep running them
+            engine.abort_request(unfinished)
+    return results  # type: ignore[return-value]
+
+
+def _tokens_input(ids: list[int]) -> Any:
+    try:
+        from vllm.inputs.engine import tokens_input
+    except ImportError:  # older vLLM: raw token prompts
+        return {"prompt_token_ids": list(ids)}
+    return tokens_input(list(ids))
 
 
 def _vllm_completion(o: Any) -> Completion:

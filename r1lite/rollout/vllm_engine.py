@@ -121,8 +121,42 @@ def engine_kwargs(*, dtype: str = "auto", enforce_eager: bool | None = None, see
     )
     if on_cpu():  # vLLM-CPU's default 128-token KV blocks are longer than most shared prompt prefixes here
         kwargs["block_size"] = CPU_BLOCK_SIZE
+        kwargs.update(cpu_seeded_sampling_kwargs())
     kwargs.update(extra)
     return kwargs
+
+
+def cpu_seeded_sampling_kwargs() -> dict[str, Any]:
+    """Engine settings under which seeded requests (``SamplingParams(seed=...)``) run on vLLM-CPU at any batch size.
+
+    vLLM gives a seeded request its own ``torch.Generator``. When a step prefills only part of a prompt (chunked
+    prefill: the batch's prompts exceed ``max_num_batched_tokens``), the token sampled at the end of that chunk is
+    thrown away and vLLM rewinds the generator with ``gen.set_offset(gen.get_offset() - 4)``
+    (``GPUModelRunner._bookkeeping_sync``). That works for CUDA's counter-based Philox generator; the CPU generator
+    (Mersenne Twister) has no offset and raises ``RuntimeError: CPU Generator does not use offset``: every seeded
+    evaluation of more than ~30 prompts x 4 samples crashed. With chunked prefill off, the scheduler admits a
+    waiting request only when its whole prompt fits the step's budget, so no sampled token is ever discarded and
+    nothing is rewound; a preempted request is recomputed in one step too, and keeps its generator, so its
+    samples do not change. ``max_num_batched_tokens`` is left to vLLM, which then makes it at least
+    ``max_model_len`` (4096 otherwise, vLLM-CPU's default), so any prompt the model accepts still fits.
+    """
+    return {"enable_chunked_prefill": False, "max_num_batched_tokens": None}
+
+
+def check_seeded_sampling(llm: Any) -> None:
+    """Refuse seeded sampling on a CPU engine built with chunked prefill (one not from :func:`build_llm`): it would
+    crash mid-run with ``CPU Generator does not use offset`` once the batch outgrows one step (see
+    :func:`cpu_seeded_sampling_kwargs`)."""
+    if not on_cpu():
+        return
+    config = getattr(getattr(llm, "llm_engine", None), "vllm_config", None)
+    if config is not None and config.scheduler_config.enable_chunked_prefill:
+        from r1lite.rollout.generation import BackendError
+
+        raise BackendError("this vLLM engine runs on CPU with chunked prefill on, which seeded sampling cannot "
+                           "survive (vLLM rewinds a request's generator; a CPU generator cannot rewind); build it "
+                           "with r1lite.rollout.vllm_engine.build_llm (chunked prefill off on CPU) or pass "
+                           "enable_chunked_prefill=False")
 
 
 _ENGINE: tuple[str, Any] | None = None  # (settings key, engine): vLLM keeps one engine's state per process
