@@ -115,7 +115,7 @@ def read_run(out: Path) -> dict[str, Any]:
     Wall time is training time: seconds since the "before" held-out evaluation ended, without the held-out
     evaluations in between (they cost the same for every estimator and are not part of learning).
     """
-    from r1lite.callbacks import load_run_metrics
+    from r1lite.train.callbacks import load_run_metrics
 
     steps, passes = load_run_metrics(out)  # metrics.jsonl + heldout_metrics.jsonl (or the old single file)
     train = [r for r in steps if "loss" in r]
@@ -414,7 +414,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.estimators = [e.strip() for e in args.estimators.split(",") if e.strip()]
     args.samplers = [x.strip() for x in args.samplers.split(",") if x.strip()]
-    from r1lite.config import SAMPLERS
+    from r1lite.train.config import SAMPLERS
 
     if any(x not in SAMPLERS for x in args.samplers) or len(set(args.samplers)) != len(args.samplers):
         p.error(f"--samplers takes distinct values from {', '.join(SAMPLERS)}; got {args.samplers}")

@@ -81,7 +81,7 @@ def run_vllm(model_path: str, dtype: str, prompts: list[str], tokenizer: Any, ar
     """vLLM in-process (the engine r1lite trains and evaluates with), ``n`` samples per prompt, fixed length."""
     from vllm import SamplingParams
 
-    from r1lite.vllm_engine import build_llm
+    from r1lite.rollout.vllm_engine import build_llm
 
     start = time.perf_counter()
     llm = build_llm(model_path, threads=args.threads, dtype={"fp32": "float32", "bf16": "bfloat16"}[dtype],
@@ -121,8 +121,8 @@ def plot(results: dict[str, Any], summary: dict[str, Any], path: Path) -> None:
 
 
 def worker(args: argparse.Namespace) -> None:
-    from r1lite.config import apply_threads
     from r1lite.models import resolve_model
+    from r1lite.train.config import apply_threads
 
     apply_threads(args.threads)
     model_path = resolve_model(args.model)
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from r1lite.config import default_threads
+    from r1lite.train.config import default_threads
 
     args.threads = args.threads or default_threads()
     results: dict[str, Any] = {}

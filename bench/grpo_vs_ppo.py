@@ -36,7 +36,7 @@ ALGOS = ("grpo", "ppo")
 def child(spec_path: str) -> int:
     """Run ``r1lite train`` in this process and record its own peak RSS and wall time."""
     spec = json.loads(Path(spec_path).read_text())
-    from r1lite.train import main
+    from r1lite.train.command import main
 
     start = time.perf_counter()
     rc = main(spec["argv"], default_config=spec["default_config"])
@@ -84,7 +84,7 @@ def run_algo(algo: str, args: argparse.Namespace, model: str, work: Path) -> dic
 
 def read_run(out: Path) -> dict[str, Any]:
     """Per-step reward and step time, the held-out curve, and before/after numbers from a run directory."""
-    from r1lite.callbacks import load_run_metrics
+    from r1lite.train.callbacks import load_run_metrics
 
     records, passes = load_run_metrics(out)  # metrics.jsonl + heldout_metrics.jsonl (or the old single file)
     train = [r for r in records if "reward" in r]
@@ -257,7 +257,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("--grpo-group must be >= 2: GRPO's baseline is the group mean")
     if args.max_steps < 1:
         p.error("--max-steps must be >= 1")
-    from r1lite.config import default_threads
+    from r1lite.train.config import default_threads
 
     args.threads = args.threads or default_threads()  # r1lite's one thread policy; each run applies it
     return args

@@ -32,7 +32,7 @@ METRICS = ("accuracy", "format_rate", "mean_tokens", "stopped")
 
 def preset_run(recipe: str, n: int, model: str | None) -> Any:
     """The recipe's CPU-preset run (``heldout_rows``: its template, its seed; its rules and stop strings)."""
-    from r1lite.train import build_run, parse_config
+    from r1lite.train.command import build_run, parse_config
 
     argv = ["--preset", "cpu", "--heldout_n", str(n)] + (["--model", model] if model else [])
     cfg, _ = parse_config(argv, default_config=REPO / "recipes" / f"{recipe}.yaml")
@@ -41,10 +41,10 @@ def preset_run(recipe: str, n: int, model: str | None) -> Any:
 
 def sample(sampler: str, args: argparse.Namespace) -> dict[str, Any]:
     """One sampler's completions, scored per prompt: {"per_prompt": [{metric: mean}], "seconds": ...}."""
-    from r1lite.config import apply_threads
-    from r1lite.generation import make_backend
-    from r1lite.sampling import heldout_metrics, prompt_texts, score_completions
-    from r1lite.trainer import parse_stop_strings
+    from r1lite.rollout.generation import make_backend
+    from r1lite.rollout.sampling import heldout_metrics, prompt_texts, score_completions
+    from r1lite.train.config import apply_threads
+    from r1lite.train.trainer import parse_stop_strings
 
     apply_threads(args.threads)
     run = preset_run(args.recipe, args.prompts, args.model)

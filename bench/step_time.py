@@ -79,8 +79,8 @@ def run_variant(variant: str, model_path: str, tokenizer: Any, dataset: Any, arg
     import torch
     from trl import GRPOConfig, GRPOTrainer
 
-    from r1lite.config import R1Config
-    from r1lite.trainer import R1Trainer
+    from r1lite.train.config import R1Config
+    from r1lite.train.trainer import R1Trainer
 
     common = dict(output_dir=out_dir, max_steps=args.steps, per_device_train_batch_size=args.prompts * args.g,
                   num_generations=args.g, max_completion_length=args.max_completion_length, learning_rate=1e-6,
@@ -129,8 +129,8 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
 
     from trl import GRPOConfig, GRPOTrainer
 
-    from r1lite.train import build_run, parse_config
-    from r1lite.trainer import PHASES, R1Trainer
+    from r1lite.train.command import build_run, parse_config
+    from r1lite.train.trainer import PHASES, R1Trainer
 
     root = Path(__file__).resolve().parent.parent
     argv = ["--config", str(root / "recipes" / f"{recipe}.yaml"), "--preset", "cpu", "--max-steps", str(steps),
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    from r1lite.config import apply_threads
+    from r1lite.train.config import apply_threads
 
     args.threads = apply_threads(args.threads)  # r1lite's one thread policy, here and in every child
     if args.child:

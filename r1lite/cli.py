@@ -13,10 +13,11 @@ import sys
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "rewards": ("r1lite.rewards.cli", "score completions with reward rules, list rules"),
     "tasks": ("r1lite.tasks.cli", "list tasks, show rendered prompts and gold answers"),
-    "train": ("r1lite.train", "train with GRPO (or PPO) from a recipe/config"),
-    "eval": ("r1lite.evaluate", "evaluate a model on math benchmarks"),
+    "train": ("r1lite.train.command", "train with GRPO (or PPO) from a recipe/config"),
+    "eval": ("r1lite.eval.evaluate", "evaluate a model on math benchmarks"),
     "models": ("r1lite.models", "prepare models (e.g. convert the smollm2-135m GGUF)"),
-    "env": ("r1lite.env", "print the sampler, torch build, device and threads a run would use"),
+    "serve": ("r1lite.rollout.server", "run the vLLM rollout server for a trainer (--vllm_mode server)"),
+    "env": ("r1lite.train.env", "print the sampler, torch build, device and threads a run would use"),
 }
 
 

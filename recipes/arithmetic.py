@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from r1lite.train import main
+from r1lite.train.command import main
 
 CONFIG = Path(__file__).with_suffix(".yaml")
 

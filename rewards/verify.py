@@ -24,8 +24,7 @@ All of this works from any thread.
 Public API: :func:`verify_answer`, :func:`verify_batch`, :class:`Verdict`, :func:`prefetch_golds`
 (parse a batch's golds in the background while the policy generates), :func:`numeric_fast_path`,
 :func:`warm_up`, :func:`reset_pool`, :func:`clear_caches`. The independent sympy checker for
-evaluation cross-checks lives in :mod:`r1lite.sympy_check` (``sympy_equal`` is still importable
-from here).
+evaluation cross-checks lives in :mod:`r1lite.eval.sympy_check`.
 """
 
 from __future__ import annotations
@@ -239,11 +238,3 @@ def warm_up() -> None:
     """Start every worker now (e.g. before a timed loop or while a model loads), not on first use."""
     get_pool().start()
 
-
-def __getattr__(name: str) -> Any:
-    """``sympy_equal`` / ``sympy_equal_batch`` moved to :mod:`r1lite.sympy_check` (kept importable here)."""
-    if name in ("sympy_equal", "sympy_equal_batch"):
-        from r1lite import sympy_check
-
-        return getattr(sympy_check, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,9 +13,9 @@ import torch
 from datasets import Dataset
 from trl import GRPOTrainer
 
-from r1lite.config import ConfigError, R1Config
-from r1lite.train import main, parse_config
-from r1lite.trainer import R1Trainer
+from r1lite.train.command import main, parse_config
+from r1lite.train.config import ConfigError, R1Config
+from r1lite.train.trainer import R1Trainer
 
 G = 4
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"

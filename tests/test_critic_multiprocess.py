@@ -54,7 +54,7 @@ def test_critic_ddp_matches_one_process_on_the_whole_batch(tiny_model_dir: str, 
         "wrapper": "DistributedDataParallel", "distributed": "MULTI_CPU"}
     assert_same(rank0, rank1)  # one replica, although each process saw other rows and started from another head
     assert_same(rank0, single, exact=False)  # averaged gradients = one process on all rows (equal token counts)
-    from r1lite.critic import ValueModel
+    from r1lite.algos.critic import ValueModel
 
     start = ValueModel.from_pretrained(tiny_model_dir).state_dict()
     assert any(not torch.equal(start[k], rank0[k]) for k in start if k.startswith("backbone."))
@@ -70,7 +70,7 @@ def test_two_process_ppo_keeps_identical_critics(tiny_model_dir: str, tmp_path: 
     for r in (0, 1):
         info = json.loads((tmp_path / f"ppo_rank{r}.json").read_text())
         assert info == {"wrapper": "DistributedDataParallel", "updates": 2}
-    from r1lite.critic import ValueModel
+    from r1lite.algos.critic import ValueModel
 
     start = ValueModel.from_pretrained(tiny_model_dir).state_dict()
     assert any(not torch.equal(start[k], rank0[k]) for k in start if k.startswith("backbone."))

@@ -55,7 +55,7 @@ def launch(config: str, mixed_precision: str, *args: str) -> subprocess.Complete
 @pytest.mark.parametrize("config", ["fsdp", "zero2", "zero3"])
 def test_sharded_critic_steps_like_an_unsharded_one(config: str, tiny_model_dir: str, tmp_path: Path) -> None:
     needs_deepspeed(config)
-    from r1lite.critic import ValueModel
+    from r1lite.algos.critic import ValueModel
 
     sharded, plain = tmp_path / "sharded", tmp_path / "plain"
     sharded.mkdir()
@@ -92,7 +92,7 @@ def test_sharded_critic_steps_like_an_unsharded_one(config: str, tiny_model_dir:
 @pytest.mark.parametrize("config", ["fsdp", "zero2", "zero3"])
 def test_ppo_trains_with_a_sharded_critic(config: str, tiny_model_dir: str, tmp_path: Path) -> None:
     needs_deepspeed(config)
-    from r1lite.critic import ValueModel
+    from r1lite.algos.critic import ValueModel
 
     rule = tmp_path / "parity.py"
     rule.write_text(RULE)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from r1lite import evaluate
-from r1lite.evaluate import main
-from r1lite.generation import Completion
+from r1lite.eval import evaluate
+from r1lite.eval.evaluate import main
+from r1lite.rollout.generation import Completion
 
 FAST = ["--max-tokens", "6", "--no-progress", "--bootstrap", "200", "--batch-size", "8", "--backend", "transformers",
         "--device", "cpu"]

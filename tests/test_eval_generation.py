@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from r1lite.generation import (
+from r1lite.rollout.generation import (
     BackendError,
     Completion,
     TransformersBackend,
@@ -137,7 +137,7 @@ def test_backends_share_one_interface(tiny_model_dir: str) -> None:
 
 
 def test_vllm_backend_without_vllm_is_a_clear_error(tiny_model_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import r1lite.vllm_engine as engine
+    import r1lite.rollout.vllm_engine as engine
 
     monkeypatch.setattr(engine, "vllm_installed", lambda: False)
     assert "pip install" in vllm_unavailable_reason()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from r1lite.grading import agreement, disagreements, gold_text, grade
+from r1lite.eval.grading import agreement, disagreements, gold_text, grade
 
 
 def test_modes_format_and_prefill() -> None:

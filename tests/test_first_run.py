@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from r1lite.train import main
+from r1lite.train.command import main
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
 PARITY = '''
@@ -96,7 +96,7 @@ def test_training_signal_guard_and_artifacts(tiny_model_dir: str, tmp_path: Path
     assert [(r["step"], r["phase"]) for r in read(out / "heldout_metrics.jsonl")] == [(0, "before"), (4, "after")]
 
     # r1lite eval on the checkpoint prompts it with its training template (an explicit --template wins)
-    from r1lite.evaluate import main as eval_main
+    from r1lite.eval.evaluate import main as eval_main
 
     fast = ["--benchmarks", "arithmetic", "--limit", "2", "--n", "1", "--temperature", "0", "--max-tokens", "4",
             "--backend", "transformers", "--device", "cpu", "--no-progress", "--bootstrap", "50"]

@@ -10,7 +10,7 @@ from r1lite.rewards.cli import main as rewards_main
 from r1lite.tasks.base import TaskError
 from r1lite.tasks.sources import read_records
 
-from r1lite.evaluate import EvalError, SampleStore, load_custom
+from r1lite.eval.evaluate import EvalError, SampleStore, load_custom
 from r1lite.jsonl import read_jsonl, read_text
 
 GOOD = json.dumps({"question": "1+1?", "answer": "2", "completion": "<answer>2</answer>"})

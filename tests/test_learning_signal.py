@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from r1lite.learning_signal import (
+from r1lite.train.learning_signal import (
     NoSignalGuard,
     SignalCheck,
     cause,

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from r1lite.metrics import (
+from r1lite.eval.metrics import (
     bootstrap_ci,
     default_ks,
     maj_at_k,

@@ -77,7 +77,7 @@ def test_tokenizer_failure_is_a_model_error(tmp_path: Path) -> None:
 
 
 def test_eval_with_an_uncached_hub_id_is_one_line(data_dir: Path, capsys: pytest.CaptureFixture) -> None:
-    from r1lite.evaluate import main
+    from r1lite.eval.evaluate import main
 
     assert main(["--model", "HuggingFaceTB/no-such-model", "--benchmarks", "gsm8k", "--limit", "1"]) == 2
     err = capsys.readouterr().err

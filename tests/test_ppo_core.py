@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from r1lite.ppo_core import (
+from r1lite.algos.ppo_core import (
     AdaptiveKLController,
     clipped_value_loss,
     explained_variance,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from r1lite.critic import Critic, CriticError, ValueModel
+from r1lite.algos.critic import Critic, CriticError, ValueModel
 
 
 def _batch(vocab: int) -> tuple[torch.Tensor, ...]:
@@ -95,7 +95,7 @@ def test_single_pass_equals_values_then_one_update(tiny_model_dir: str) -> None:
     rewards = torch.tensor([[0.0, 0.0, 1.0, 0, 0], [0.0, 0.0, 0.0, 0.0, -1.0], [0.5, 0, 0, 0, 0]])
 
     def targets(values: torch.Tensor) -> torch.Tensor:
-        from r1lite.ppo_core import gae
+        from r1lite.algos.ppo_core import gae
 
         return gae(rewards, values, cm, 1.0, 0.95)[1]
 

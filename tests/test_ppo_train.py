@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from r1lite.config import ConfigError
-from r1lite.critic import ValueModel
-from r1lite.train import main, parse_config
+from r1lite.algos.critic import ValueModel
+from r1lite.train.command import main, parse_config
+from r1lite.train.config import ConfigError
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
 RULE = '''

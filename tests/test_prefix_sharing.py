@@ -1,4 +1,4 @@
-"""Shared-prompt scoring (r1lite.prefix_sharing) gives TRL's numbers: log-probs, entropies, gradients, a whole step.
+"""Shared-prompt scoring (r1lite.rollout.prefix_sharing) gives TRL's numbers: log-probs, entropies, gradients, a whole step.
 
 fp32 on CPU; the two paths differ only in summation order (attention over a cache vs one sequence), so they agree
 to ~1e-6; ``TOL = 1e-4`` is far below any real difference (one changed weight moves log-probs by > 1e-2).
@@ -47,7 +47,7 @@ def trl_pass(model, ids, mask, t):
 
 
 def test_groups_in_order_of_first_appearance() -> None:
-    from r1lite.prefix_sharing import prompt_groups
+    from r1lite.rollout.prefix_sharing import prompt_groups
 
     ids = torch.tensor([[3, 4], [1, 2], [3, 4], [1, 2], [0, 9]])
     first, inverse = prompt_groups(ids, torch.ones_like(ids))
@@ -57,7 +57,7 @@ def test_groups_in_order_of_first_appearance() -> None:
 
 
 def test_log_probs_entropies_and_gradients_match_trl(fused_model) -> None:
-    from r1lite.prefix_sharing import shared_prefix_logps
+    from r1lite.rollout.prefix_sharing import shared_prefix_logps
 
     ids, mask, t = batch(pad_id=0)
     ref_lp, ref_ent = trl_pass(fused_model, ids, mask, t)
@@ -82,10 +82,10 @@ def test_a_training_step_is_the_same_with_and_without_sharing(tiny_model_dir: st
     """One R1Trainer step each way, same seed and samples: same loss, same updated weights; sharing was used."""
     from datasets import Dataset
 
-    import r1lite.prefix_sharing as ps
-    from r1lite.config import R1Config
+    import r1lite.rollout.prefix_sharing as ps
     from r1lite.models import load_tokenizer
-    from r1lite.trainer import R1Trainer
+    from r1lite.train.config import R1Config
+    from r1lite.train.trainer import R1Trainer
 
     calls = {"shared": 0}
     original = ps.shared_prefix_logps

@@ -39,8 +39,8 @@ def test_heldout_is_its_own_phase_and_not_counted_in_step_time(capsys):
     import time
     from types import SimpleNamespace
 
-    from r1lite.callbacks import RichProgress
     from r1lite.progress import phase
+    from r1lite.train.callbacks import RichProgress
 
     out = io.StringIO()
     progress = RichProgress(["accuracy"], "accuracy", table_every=0, console=Console(file=out, width=200))
@@ -64,8 +64,8 @@ def test_heldout_is_its_own_phase_and_not_counted_in_step_time(capsys):
 def test_terminal_progress_shows_the_phase_row():
     from types import SimpleNamespace
 
-    from r1lite.callbacks import RichProgress
     from r1lite.progress import phase
+    from r1lite.train.callbacks import RichProgress
 
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=160)

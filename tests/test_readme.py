@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from r1lite.train import parse_config
+from r1lite.train.command import parse_config
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()

@@ -26,7 +26,7 @@ from r1lite.rewards.verify import (
     verify_batch,
 )
 
-from r1lite.sympy_check import sympy_equal, sympy_equal_batch
+from r1lite.eval.sympy_check import sympy_equal, sympy_equal_batch
 
 
 def math_verify_says(pred: str, gold: str) -> Verdict:

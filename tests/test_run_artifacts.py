@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from r1lite.callbacks import (
+from r1lite.train.callbacks import (
     HELDOUT_FILE,
     METRICS_FILE,
     MetricsJsonl,
@@ -19,7 +19,7 @@ from r1lite.callbacks import (
     load_run_metrics,
     plot_curves,
 )
-from r1lite.run_config import (
+from r1lite.train.run_config import (
     CHECKPOINT_CONFIG,
     TEMPLATE_COPY,
     base_model_name,
@@ -113,7 +113,7 @@ def test_base_model_name(tmp_path: Path) -> None:
 
 
 def test_compact_config_lists_what_the_run_changed(monkeypatch: pytest.MonkeyPatch) -> None:
-    from r1lite.train import parse_config
+    from r1lite.train.command import parse_config
 
     monkeypatch.chdir(REPO)
     cfg, _ = parse_config(["--preset", "cpu", "--sampler", "transformers", "--max-steps", "7"],

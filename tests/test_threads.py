@@ -1,4 +1,4 @@
-"""One thread policy (``r1lite.config.apply_threads``) for training, evaluation and every benchmark."""
+"""One thread policy (``r1lite.train.config.apply_threads``) for training, evaluation and every benchmark."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from r1lite.config import apply_threads, default_threads
+from r1lite.train.config import apply_threads, default_threads
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 def test_only_the_policy_sets_torch_threads() -> None:
     """Nothing but ``apply_threads`` calls ``torch.set_num_threads`` (vllm_engine only puts back the number it
     was given after vLLM's worker replaced the function; the tests' own conftest aside)."""
-    allowed = {"r1lite/config.py", "r1lite/vllm_engine.py"}
+    allowed = {"r1lite/train/config.py", "r1lite/rollout/vllm_engine.py"}
     offenders = [f"{rel}:{i}"
                  for folder in ("r1lite", "rewards", "tasks", "recipes", "bench")
                  for path in sorted((REPO / folder).rglob("*.py"))

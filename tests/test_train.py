@@ -10,7 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from r1lite.train import main
+from r1lite.train.command import main
 
 RULE = '''
 def length_parity(completions, **kwargs):

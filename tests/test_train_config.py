@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from r1lite.config import ConfigError, R1Config, parse_weights
-from r1lite.train import main, parse_config
+from r1lite.train.command import main, parse_config
+from r1lite.train.config import ConfigError, R1Config, parse_weights
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 

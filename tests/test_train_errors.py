@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from r1lite.config import ConfigError
-from r1lite.train import build_run, main, make_trainer, parse_config, resolve_rules
+from r1lite.train.command import build_run, main, make_trainer, parse_config, resolve_rules
+from r1lite.train.config import ConfigError
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 CONCISE = '''
@@ -168,7 +168,7 @@ def test_ctrl_c_says_where_to_resume(tiny_model_dir: str, tmp_path: Path, monkey
             if state.global_step == 2:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr("r1lite.train.make_trainer", lambda run: make_trainer(run, [CtrlC()]))
+    monkeypatch.setattr("r1lite.train.command.make_trainer", lambda run: make_trainer(run, [CtrlC()]))
     out = tmp_path / "run"
     argv = ["--model", tiny_model_dir, "--output_dir", str(out), "--sampler", "transformers", "--heldout_n", "0",
             "--per_device_train_batch_size", "4", "--num_generations", "2", "--max_completion_length", "4",
@@ -181,7 +181,7 @@ def test_ctrl_c_says_where_to_resume(tiny_model_dir: str, tmp_path: Path, monkey
 
 
 def test_ctrl_c_before_a_checkpoint(tmp_path: Path) -> None:
-    from r1lite.train import interrupted_message
+    from r1lite.train.command import interrupted_message
 
     cfg, _ = parse_config(["--output_dir", str(tmp_path / "o"), "--save_steps", "10"], RECIPES / "arithmetic.yaml")
     assert interrupted_message(cfg, None) == (f"interrupted before training started, no complete checkpoint in "
@@ -224,7 +224,7 @@ def test_cli_suggests_commands_and_catches_ctrl_c(monkeypatch: pytest.MonkeyPatc
     def interrupted(argv: list[str]) -> int:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("r1lite.env.main", interrupted)
+    monkeypatch.setattr("r1lite.train.env.main", interrupted)
     assert cli.main(["env"]) == 130
     err = capsys.readouterr().err
     assert err.strip() == "r1lite env: interrupted" and "Traceback" not in err

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from transformers import TrainerCallback
 
-from r1lite.train import build_run, main, make_trainer, parse_config
+from r1lite.train.command import build_run, main, make_trainer, parse_config
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
 
@@ -61,7 +61,7 @@ def test_resume_same_data_order(tiny_model_dir: str, tmp_path: Path) -> None:
 def test_interrupted_save_keeps_previous_checkpoint(tiny_model_dir: str, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     capsys: pytest.CaptureFixture) -> None:
-    from r1lite.trainer import R1Trainer
+    from r1lite.train.trainer import R1Trainer
 
     out = tmp_path / "crash"
     original = R1Trainer._save_optimizer_and_scheduler

@@ -10,8 +10,8 @@ import torch
 from datasets import Dataset
 from trl import GRPOTrainer
 
-from r1lite.config import R1Config
-from r1lite.trainer import R1Trainer, stop_index
+from r1lite.train.config import R1Config
+from r1lite.train.trainer import R1Trainer, stop_index
 
 G = 4
 

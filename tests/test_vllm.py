@@ -36,9 +36,9 @@ def trained(tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactory):
     """An R1Trainer with vLLM rollouts after two optimizer steps (large learning rate: weights move a lot)."""
     from datasets import Dataset
 
-    from r1lite.config import R1Config
     from r1lite.models import load_tokenizer
-    from r1lite.trainer import R1Trainer
+    from r1lite.train.config import R1Config
+    from r1lite.train.trainer import R1Trainer
 
     tokenizer = load_tokenizer(tiny_model_dir)
     cfg = R1Config(output_dir=str(tmp_path_factory.mktemp("vllm_run")), sampler="vllm", max_steps=2,
@@ -189,7 +189,7 @@ def test_shared_prefixes_are_prefilled_once_and_change_nothing(trained) -> None:
     greedy completions are the ones an unprimed engine gives."""
     from vllm import SamplingParams
 
-    from r1lite.vllm_engine import prime_prefix_cache
+    from r1lite.rollout.vllm_engine import prime_prefix_cache
 
     trainer, _ = trained
     llm, tok = trainer.vllm_generation.llm, trainer.processing_class
@@ -223,7 +223,8 @@ def test_runs_started_together_take_different_ports(monkeypatch: pytest.MonkeyPa
     both pick TRL's first-choice 29500: the second engine died with EADDRINUSE. A launcher's port is kept."""
     import os
 
-    from r1lite import vllm_engine
+    from r1lite.rollout import vllm_engine
+
 
     ports = []
     for _ in range(2):  # each iteration is a fresh process's environment

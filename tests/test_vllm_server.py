@@ -35,9 +35,9 @@ def server(tiny_model_dir: str):
 def make_trainer(model_dir: str, out: str, url: str, **overrides):
     from datasets import Dataset
 
-    from r1lite.config import R1Config
     from r1lite.models import load_tokenizer
-    from r1lite.trainer import R1Trainer
+    from r1lite.train.config import R1Config
+    from r1lite.train.trainer import R1Trainer
 
     settings = dict(output_dir=out, sampler="vllm", vllm_mode="server", vllm_server_base_url=url, max_steps=2,
                     num_generations=4, per_device_train_batch_size=8, max_completion_length=12, learning_rate=3e-2,
@@ -99,7 +99,7 @@ def test_a_server_one_step_stale_is_caught(trained, server) -> None:
     """Another client pushes the weights of one step earlier (here: the initial ones) under the label "1": the
     trainer's next rollout refuses to sample from them, and they really are another policy."""
     from r1lite.rollout.server import StaleWeightsError, make_client
-    from r1lite.vllm_engine import tied_aliases, with_tied
+    from r1lite.rollout.vllm_engine import tied_aliases, with_tied
 
     trainer, initial = trained
     trainer.sync_weights()

@@ -4,15 +4,15 @@ Notation: r_i is completion i's (weighted) rule reward, g(i) its prompt's group 
 (all processes), t a token of completion i and T_i its last valid token. Completions that no rule could score
 (NaN reward) get advantage 0 and enter no mean or standard deviation. Each formula is tested against a
 hand-worked example in ``tests/test_algos_estimators.py``; the per-token maths (KL-shaped rewards, GAE,
-whitening) is :mod:`r1lite.ppo_core`'s, shared with the critic.
+whitening) is :mod:`r1lite.algos.ppo_core`'s, shared with the critic.
 """
 
 from __future__ import annotations
 
 import torch
 
+from r1lite.algos.ppo_core import gae, kl_shaped_rewards, masked_mean, whiten
 from r1lite.algos.registry import Estimate, Rollout, estimator
-from r1lite.ppo_core import gae, kl_shaped_rewards, masked_mean, whiten
 
 EPS = 1e-4  # TRL's epsilon in GRPO's (r - mean) / (std + eps)
 

@@ -30,7 +30,7 @@ class Needs:
     """What an estimator needs from the trainer (checked before any model loads)."""
 
     critic: bool = False
-    """values (N, T) from a learned critic: the run uses the actor-critic trainer and config (``r1lite.ppo``)"""
+    """values (N, T) from a learned critic: the run uses the actor-critic trainer and config (``r1lite.algos.ppo``)"""
     reference: bool = False
     """per-token log-probs of the policy and the reference model: it folds ``-beta * KL`` into the reward,
     so the loss drops its own KL term (with ``beta = 0`` there is no reference and no KL)"""

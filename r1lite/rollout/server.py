@@ -2,7 +2,7 @@
 
 TRL's server mode (``trl vllm-serve`` = vLLM's own ``vllm serve`` in dev mode) pushes weights over vLLM's NCCL
 weight-transfer engine, which needs CUDA. On CPU this module sends them through a file instead: the trainer writes
-its weights (every tied alias too, as :func:`r1lite.vllm_engine.push_weights` does in colocate mode) as one
+its weights (every tied alias too, as :func:`r1lite.rollout.vllm_engine.push_weights` does in colocate mode) as one
 safetensors file in a directory both sides see (``/dev/shm`` on one machine), and asks the server's workers to
 ``reload_weights`` from it (vLLM's dev-mode ``/collective_rpc``, the same layer-wise reload as colocate mode). After
 each push the server's weight version (``/update_weight_version``) is set to the trainer's optimizer step, and
@@ -57,9 +57,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def serve_args(model: str, *, host: str = "127.0.0.1", port: int = 8000, dtype: str = "auto",
                enforce_eager: bool | None = None, seed: int = 0, max_model_len: int | None = None,
                extra: Iterable[str] = ()) -> list[str]:
-    """vLLM server arguments with r1lite's engine settings (:func:`r1lite.vllm_engine.engine_kwargs`: eager fp32
+    """vLLM server arguments with r1lite's engine settings (:func:`r1lite.rollout.vllm_engine.engine_kwargs`: eager fp32
     on CPU, 32-token KV blocks, 256 sequences a step, processed log-probs) plus TRL's server settings."""
-    from r1lite.vllm_engine import CPU_BLOCK_SIZE, CPU_MAX_NUM_SEQS, on_cpu, resolve_dtype
+    from r1lite.rollout.vllm_engine import CPU_BLOCK_SIZE, CPU_MAX_NUM_SEQS, on_cpu, resolve_dtype
 
     cpu = on_cpu()
     eager = cpu if enforce_eager is None else bool(enforce_eager)
@@ -87,7 +87,7 @@ def engine_cores(threads: int | None) -> str | None:
 
 
 def server_env(threads: int | None) -> dict[str, str]:
-    from r1lite.vllm_engine import CPU_KVCACHE_GIB
+    from r1lite.rollout.vllm_engine import CPU_KVCACHE_GIB
 
     env = dict(os.environ)
     env["VLLM_SERVER_DEV_MODE"] = "1"  # /collective_rpc, /weight_info, /reset_prefix_cache
@@ -292,11 +292,11 @@ def make_client(base_url: str, *, request_timeout: float = REQUEST_TIMEOUT, proc
 
 
 # ------------------------------------------------------------------------------------------------------------
-# the trainer side: hooks the generation class (r1lite.vllm_engine.generation_class) calls in server mode
+# the trainer side: hooks the generation class (r1lite.rollout.vllm_engine.generation_class) calls in server mode
 # ------------------------------------------------------------------------------------------------------------
 def init_server(gen: Any, args: Any) -> None:
     """Connect (or start, with ``vllm_server_spawn``) the server; CPU: no NCCL communicator."""
-    from r1lite.vllm_engine import on_cpu
+    from r1lite.rollout.vllm_engine import on_cpu
 
     acc = gen.accelerator
     gen.r1_process = None
@@ -323,7 +323,7 @@ def init_server(gen: Any, args: Any) -> None:
 
 def sync_server_weights(gen: Any, named: Iterable[tuple[str, Any]], version: str) -> None:
     """CPU: through the weights file; GPU: TRL's NCCL stream. Then the server is labelled with ``version``."""
-    from r1lite.vllm_engine import on_cpu
+    from r1lite.rollout.vllm_engine import on_cpu
 
     if gen.r1_async is not None:
         gen.r1_async.before_sync()  # never swap weights under a rollout in flight
@@ -368,7 +368,7 @@ def stop_server(gen: Any) -> None:
 
 
 class ServerBackend:
-    """An :mod:`r1lite.generation` backend on the server (held-out evaluation inside a server-mode run)."""
+    """An :mod:`r1lite.rollout.generation` backend on the server (held-out evaluation inside a server-mode run)."""
 
     name = "vllm"
 
@@ -380,7 +380,7 @@ class ServerBackend:
                  description: str = "generating") -> list:
         from concurrent.futures import ThreadPoolExecutor
 
-        from r1lite.generation import (
+        from r1lite.rollout.generation import (
             DEFAULT_STOP,
             Completion,
             check_sampling,

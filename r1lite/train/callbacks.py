@@ -108,14 +108,14 @@ class RichProgress(TrainerCallback):
     s/step and the ETA count training steps only: held-out evaluation announces itself as a phase
     (:func:`r1lite.progress.phase`), shows as its own line, and its time is kept apart (the ETA adds the
     passes still to come at the measured duration). After the first steps, the no-signal guard
-    (:class:`r1lite.learning_signal.NoSignalGuard`) prints one loud line if no group carried a reward difference.
+    (:class:`r1lite.train.learning_signal.NoSignalGuard`) prints one loud line if no group carried a reward difference.
     """
 
     def __init__(self, rule_names: list[str], accuracy_rule: str | None, table_every: int = 10,
                  label: str = "GRPO", console: Any = None) -> None:
         from rich.console import Console
 
-        from r1lite.learning_signal import NoSignalGuard
+        from r1lite.train.learning_signal import NoSignalGuard
 
         self.console = console or Console(stderr=False)
         if console is None and not self.console.is_terminal:  # log files: wide enough for the table, no wrapping
@@ -186,7 +186,7 @@ class RichProgress(TrainerCallback):
             return
         row = {"step": state.global_step, **logs}
         if not self.rows:  # columns from the rule names the trainer logs (TRL's names, not the config's)
-            from r1lite.learning_signal import logged_rules
+            from r1lite.train.learning_signal import logged_rules
 
             self.columns = _table_columns(logged_rules(logs) or self.rule_names, self.accuracy_rule)
         self.rows.append(row)
@@ -356,7 +356,7 @@ def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from r1lite.learning_signal import logged_rules
+    from r1lite.train.learning_signal import logged_rules
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     names = list(dict.fromkeys([n for r in steps for n in logged_rules(r)] or rule_names))

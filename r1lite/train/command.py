@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r1lite.config import ConfigError, R1Config
-from r1lite.parser import R1Parser, RunFlags, config_class  # noqa: F401  (config_class: part of this API)
+from r1lite.train.config import ConfigError, R1Config
+from r1lite.train.parser import R1Parser, RunFlags, config_class  # noqa: F401  (config_class: part of this API)
 
 WEIGHTS = ("*.safetensors", "pytorch_model*.bin")  # weight files from_pretrained loads
 
 
 def parse_config(argv: list[str], default_config: str | Path | None = None) -> tuple[R1Config, RunFlags]:
-    """YAML (with preset) -> defaults, then command-line overrides, through :class:`r1lite.parser.R1Parser`
+    """YAML (with preset) -> defaults, then command-line overrides, through :class:`r1lite.train.parser.R1Parser`
     (TRL's ``TrlParser`` extended); every unknown name and every wrong value is a one-line ConfigError."""
     return R1Parser().parse_args_and_config(list(argv), default_config)
 
@@ -154,9 +154,9 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     import torch
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from r1lite.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
-    from r1lite.sampling import STOP_STRINGS, evaluate_heldout
-    from r1lite.trainer import parse_stop_strings
+    from r1lite.rollout.sampling import STOP_STRINGS, evaluate_heldout
+    from r1lite.train.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
+    from r1lite.train.trainer import parse_stop_strings
 
     cfg = run.cfg
     cfg.reward_weights = run.weights
@@ -194,8 +194,8 @@ def _trainer_class(algo: str) -> type:
     from r1lite.algos import needs_of
 
     if needs_of(algo).critic:
-        return importlib.import_module("r1lite.ppo").PPOTrainer
-    from r1lite.trainer import R1Trainer
+        return importlib.import_module("r1lite.algos.ppo").PPOTrainer
+    from r1lite.train.trainer import R1Trainer
 
     return R1Trainer
 
@@ -220,7 +220,7 @@ def _peft_config(cfg: R1Config) -> Any:
 def save_final(trainer: Any, out_dir: Path) -> Path:
     """A plain HF directory (LoRA merged) that transformers and vLLM load, with the training config
     (``r1lite_config.yaml``: template, task, stop strings; ``r1lite eval`` reads it) and the model card."""
-    from r1lite.run_config import write_checkpoint_config
+    from r1lite.train.run_config import write_checkpoint_config
 
     model = trainer.accelerator.unwrap_model(trainer.model)
     if hasattr(model, "merge_and_unload"):
@@ -243,7 +243,7 @@ def save_config(cfg: R1Config, flags: RunFlags) -> None:
     line, so a log shows what this run changed without reading the YAML."""
     import yaml
 
-    from r1lite.run_config import compact_config, config_dict
+    from r1lite.train.run_config import compact_config, config_dict
 
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -263,10 +263,10 @@ def dry_run(run: Run) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from r1lite.generation import make_backend
-    from r1lite.learning_signal import check_groups, no_signal_line, rule_roles
-    from r1lite.sampling import prompt_texts, score_completions
-    from r1lite.trainer import parse_stop_strings
+    from r1lite.rollout.generation import make_backend
+    from r1lite.rollout.sampling import prompt_texts, score_completions
+    from r1lite.train.learning_signal import check_groups, no_signal_line, rule_roles
+    from r1lite.train.trainer import parse_stop_strings
 
     cfg, console = run.cfg, Console()
     g = cfg.num_generations
@@ -318,8 +318,8 @@ def dry_run(run: Run) -> int:
 def _time_estimate(run: Run, backend: Any, sampled: list, texts: list[str], rollout_s: float) -> str:
     """Seconds per step (this rollout, measured, plus one measured forward/backward over its completions) and per
     held-out pass (one held-out batch, measured, scaled to ``heldout_n``), and the whole run from those."""
-    from r1lite.sampling import STOP_STRINGS, prompt_texts
-    from r1lite.trainer import parse_stop_strings
+    from r1lite.rollout.sampling import STOP_STRINGS, prompt_texts
+    from r1lite.train.trainer import parse_stop_strings
 
     cfg = run.cfg
     try:
@@ -434,6 +434,13 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
     except ConfigError as exc:
         print(f"r1lite train: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # the vLLM server died, hung or holds other weights: one line, no traceback
+        from r1lite.rollout.server import ServerError
+
+        if not isinstance(exc, ServerError):
+            raise
+        print(f"r1lite train: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\nr1lite train: {interrupted_message(cfg, trainer[0] if trainer else None)}", file=sys.stderr)
         return 130
@@ -453,7 +460,7 @@ def interrupted_message(cfg: R1Config | None, trainer: Any) -> str:
 
 
 def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> int:
-    from r1lite.config import apply_threads
+    from r1lite.train.config import apply_threads
 
     apply_threads(cfg.threads)
     _quiet()
@@ -494,8 +501,8 @@ def write_timing(out: Path, trainer: Any, wall: float) -> None:
     """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included), ``time_split``:
     seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
     checkpoints, the engine's start), and ``trainer``: TRL's end-of-training numbers (``train_runtime``, ...)."""
-    from r1lite.callbacks import is_step_log, load_run_metrics
-    from r1lite.trainer import PHASES
+    from r1lite.train.callbacks import is_step_log, load_run_metrics
+    from r1lite.train.trainer import PHASES
 
     path = out / "summary.json"
     summary = json.loads(path.read_text()) if path.exists() else {}

@@ -27,8 +27,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from r1lite.generation import BACKENDS, DEFAULT_STOP, BackendError, Completion, check_sampling, make_backend
-from r1lite.metrics import DEFAULT_ALPHA, default_ks, per_problem_scores, summarize
+from r1lite.eval.metrics import DEFAULT_ALPHA, default_ks, per_problem_scores, summarize
+from r1lite.rollout.generation import (
+    BACKENDS,
+    DEFAULT_STOP,
+    BackendError,
+    Completion,
+    check_sampling,
+    make_backend,
+)
 
 SCHEMA_VERSION = 1
 DEFAULT_BENCHMARKS = "gsm8k,math500,aime24,amc23,minerva_math"
@@ -270,7 +277,7 @@ class LazyBackend:
 def evaluate_benchmark(bench: Benchmark, prompts: list[str], store: SampleStore, backend: LazyBackend,
                        args: argparse.Namespace) -> dict[str, Any]:
     """Generate what is missing, grade everything, compute metrics: the benchmark's results entry."""
-    from r1lite.grading import agreement, disagreements, grade
+    from r1lite.eval.grading import agreement, disagreements, grade
     from r1lite.rewards.extract import MODES
     from r1lite.rewards.format import prompt_prefills_think
 
@@ -385,7 +392,7 @@ def _slug(spec: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "compare":
-        from r1lite.eval_report import compare_main
+        from r1lite.eval.report import compare_main
 
         return compare_main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -400,7 +407,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     """The whole evaluation; raises EvalError/BackendError/ValueError with a readable message."""
     started = time.perf_counter()
     names = _validate(args)
-    from r1lite.config import apply_threads
+    from r1lite.train.config import apply_threads
 
     args.threads = apply_threads(args.threads)
     benches = [load_benchmark(b, args.split, args.limit, args.question_key, args.answer_key) for b in names]
@@ -447,7 +454,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
 def training_template(args: argparse.Namespace, resolved: str) -> str | None:
     """``--template`` if given, else the template a training checkpoint carries (``r1lite_config.yaml``), said in
     one line: evaluating a model with another prompt than it learned on measures the prompt, not the model."""
-    from r1lite.run_config import CHECKPOINT_CONFIG, checkpoint_template
+    from r1lite.train.run_config import CHECKPOINT_CONFIG, checkpoint_template
 
     if args.template is not None:
         return args.template
@@ -472,7 +479,7 @@ def default_label(model: str) -> str:
 
 
 def _backend_name(args: argparse.Namespace) -> str:
-    from r1lite.generation import resolve_backend
+    from r1lite.rollout.generation import resolve_backend
 
     if args.backend == "auto" and args.device is not None:
         return "transformers"
@@ -490,7 +497,7 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def _report(results: dict[str, Any], out: Path) -> None:
-    from r1lite.eval_report import print_table, results_chart, results_markdown, results_rows, run_label
+    from r1lite.eval.report import print_table, results_chart, results_markdown, results_rows, run_label
 
     header, rows = results_rows(results)
     print_table(header, rows, f"r1lite eval: {run_label(results)} (accuracy %, 95% CI; * = eval mode)")

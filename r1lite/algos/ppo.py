@@ -1,12 +1,12 @@
 """PPO with a critic and GAE on rule rewards, on the same TRL extension points as r1lite's GRPO.
 
 TRL removed its PPOTrainer in 1.13 (and it only took a reward *model*), so r1lite builds PPO on
-:class:`r1lite.trainer.R1Trainer` (a ``GRPOTrainer``): rollout, rule rewards, logging, checkpoints and recipes
+:class:`r1lite.train.trainer.R1Trainer` (a ``GRPOTrainer``): rollout, rule rewards, logging, checkpoints and recipes
 are shared; only the advantages differ. Per rollout:
 
 1. TRL generates and scores the completions (``GRPOTrainer._generate_and_score_completions``).
 2. The critic reads V(s_t) for every completion token (this process's rows; gathered for the estimator).
-3. The ``ppo`` estimator (:func:`r1lite.algos.estimators.ppo`, all maths in :mod:`r1lite.ppo_core`): per-token
+3. The ``ppo`` estimator (:func:`r1lite.algos.estimators.ppo`, all maths in :mod:`r1lite.algos.ppo_core`): per-token
    reward ``-beta * (log pi - log pi_ref)`` plus the weighted rule reward on the last token (the KL is folded
    into the reward, not added to the loss), GAE advantages (whitened over the batch) and returns.
 4. The critic takes ``critic_epochs`` passes of the clipped value loss over the rollout (own AdamW, lr and
@@ -34,10 +34,10 @@ import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from r1lite.algos import Estimate, Rollout, run_estimator
-from r1lite.config import ConfigError, R1Config
-from r1lite.critic import Critic, CriticError
-from r1lite.ppo_core import AdaptiveKLController, explained_variance, masked_mean
-from r1lite.trainer import R1Trainer
+from r1lite.algos.critic import Critic, CriticError
+from r1lite.algos.ppo_core import AdaptiveKLController, explained_variance, masked_mean
+from r1lite.train.config import ConfigError, R1Config
+from r1lite.train.trainer import R1Trainer
 
 CRITIC_DIR = "critic"
 PPO_STATE_FILE = "ppo_state.json"
@@ -95,7 +95,7 @@ class PPOConfig(R1Config):
 
 
 class PPOTrainer(R1Trainer):
-    """Actor (TRL's clipped surrogate on per-token advantages) + critic (:class:`r1lite.critic.Critic`)."""
+    """Actor (TRL's clipped surrogate on per-token advantages) + critic (:class:`r1lite.algos.critic.Critic`)."""
 
     supports_dynamic_sampling = False  # every row carries signal: the baseline is the critic, not the group
 

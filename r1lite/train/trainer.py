@@ -2,7 +2,7 @@
 
 TRL's loop is used as is; r1lite only hooks into it at documented points.
 
-Extension points (the PPO trainer, ``r1lite.ppo``, builds on the same ones):
+Extension points (the PPO trainer, ``r1lite.algos.ppo``, builds on the same ones):
 
 * ``_generate_and_score_completions(inputs)``: TRL generates and scores (``_calculate_rewards``); r1lite
   then replaces TRL's group advantages with the ``--algo`` estimator's (:meth:`R1Trainer._compute_advantages`,
@@ -105,9 +105,9 @@ class R1Trainer(GRPOTrainer):
         self._last_loaded_step = self.state.global_step
 
     def sampler(self, batch_size: int = 16) -> Any:
-        """A :mod:`r1lite.generation` backend that samples from the *current* policy: the colocated vLLM engine
+        """A :mod:`r1lite.rollout.generation` backend that samples from the *current* policy: the colocated vLLM engine
         (weights synced first) or, without vLLM, transformers ``generate`` on the training model."""
-        from r1lite.generation import TransformersBackend, VLLMBackend
+        from r1lite.rollout.generation import TransformersBackend, VLLMBackend
 
         if self.use_vllm and self.vllm_mode == "colocate":
             self.sync_weights()
@@ -139,8 +139,8 @@ class R1Trainer(GRPOTrainer):
 
     def _logps_shared_or_trl(self, model, input_ids, attention_mask, logits_to_keep, *args: Any, **kwargs: Any):
         """TRL's log-prob pass, with each distinct prompt run once per batch where that is exact
-        (:mod:`r1lite.prefix_sharing`)."""
-        from r1lite.prefix_sharing import can_share, shared_prefix_logps
+        (:mod:`r1lite.rollout.prefix_sharing`)."""
+        from r1lite.rollout.prefix_sharing import can_share, shared_prefix_logps
 
         if args or not can_share(self, model, input_ids, logits_to_keep, kwargs):
             return super()._get_per_token_logps_and_entropies(model, input_ids, attention_mask, logits_to_keep,
@@ -230,7 +230,7 @@ class R1Trainer(GRPOTrainer):
 
         A completion ends right after the stop string, like vLLM's ``stop``; no EOS is added, so the loss only
         sees sampled tokens (with ``mask_truncated_completions`` such rows count as truncated). On the
-        transformers path the rows also stop decoding there (:class:`r1lite.generation.StopOnStrings`).
+        transformers path the rows also stop decoding there (:class:`r1lite.rollout.generation.StopOnStrings`).
         """
         self.sync_weights()  # TRL's own check then finds the engine current; timed as weight_sync here
         stops = self.stop_strings
@@ -252,7 +252,7 @@ class R1Trainer(GRPOTrainer):
             return
         from transformers import StoppingCriteriaList
 
-        from r1lite.generation import StopOnStrings
+        from r1lite.rollout.generation import StopOnStrings
 
         generate, tokenizer = model.generate, self._tokenizer
 
@@ -304,7 +304,7 @@ class R1Trainer(GRPOTrainer):
         from r1lite.algos import run_estimator
 
         if self.estimator.needs.critic:
-            raise RuntimeError(f"algo {self.algo!r} needs a critic: train it with r1lite.ppo.PPOTrainer "
+            raise RuntimeError(f"algo {self.algo!r} needs a critic: train it with r1lite.algos.ppo.PPOTrainer "
                                "(r1lite train --algo picks it)")
         return run_estimator(self.estimator, rollout, self.algo_name)
 
@@ -571,7 +571,7 @@ class R1Trainer(GRPOTrainer):
         finally:
             self._staging = False
         if self.args.should_save:
-            from r1lite.run_config import write_checkpoint_config
+            from r1lite.train.run_config import write_checkpoint_config
 
             with open(os.path.join(staging, name, STATE_FILE), "w") as f:
                 json.dump({"refill_cursor": self._refill_cursor, "global_step": self.state.global_step}, f)
@@ -593,7 +593,7 @@ class R1Trainer(GRPOTrainer):
                           tags: str | list[str] | None = None) -> None:
         """TRL's card, naming the base model. TRL takes it from the weights' path, which for a local directory
         (every r1lite alias: a converted GGUF) gives "fine-tuned version of [None]"; r1lite knows the spec."""
-        from r1lite.run_config import base_model_name
+        from r1lite.train.run_config import base_model_name
 
         base, hub = base_model_name(getattr(self.args, "model", None))
         config = getattr(self.accelerator.unwrap_model(self.model), "config", None)
@@ -641,7 +641,7 @@ def _r1_vllm_generation(args: Any):
         return
     import trl.trainer.grpo_trainer as grpo
 
-    from r1lite.vllm_engine import generation_class
+    from r1lite.rollout.vllm_engine import generation_class
 
     original = grpo.VLLMGeneration
     grpo.VLLMGeneration = generation_class(args)

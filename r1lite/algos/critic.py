@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from r1lite.ppo_core import clipped_value_loss
+from r1lite.algos.ppo_core import clipped_value_loss
 
 HEAD_FILE = "value_head.safetensors"
 META_FILE = "critic.json"

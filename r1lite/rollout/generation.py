@@ -276,7 +276,7 @@ class TransformersBackend:
 
 def vllm_unavailable_reason() -> str | None:
     """Why the vLLM backend cannot run here (None when it can): only a missing install; CPU and GPU both work."""
-    from r1lite.vllm_engine import install_hint, vllm_installed
+    from r1lite.rollout.vllm_engine import install_hint, vllm_installed
 
     return None if vllm_installed() else f"vLLM is not installed ({install_hint()})"
 
@@ -301,7 +301,7 @@ class VLLMBackend:
                  threads: int | None = None, dtype: str = "auto", seed: int = 0,
                  max_model_len: int | None = None) -> None:
         from r1lite.models import load_tokenizer, resolve_model
-        from r1lite.vllm_engine import build_llm, on_cpu
+        from r1lite.rollout.vllm_engine import build_llm, on_cpu
 
         if llm is None:
             reason = vllm_unavailable_reason()
@@ -319,7 +319,7 @@ class VLLMBackend:
                  description: str = "generating") -> list[list[Completion]]:
         from vllm import SamplingParams
 
-        from r1lite.vllm_engine import prime_prefix_cache
+        from r1lite.rollout.vllm_engine import prime_prefix_cache
 
         check_sampling(n, temperature, top_p, max_new_tokens)
         params = [SamplingParams(n=n, temperature=temperature, top_p=top_p if temperature > 0 else 1.0,

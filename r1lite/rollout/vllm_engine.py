@@ -252,7 +252,7 @@ def push_weights(llm: Any, named: Iterable[tuple[str, Any]]) -> None:
 def generation_class(args: Any) -> type:
     """TRL's ``VLLMGeneration`` with r1lite's engine settings (colocate mode) and the CPU-safe weight sync.
 
-    Built per run because TRL constructs the object itself: :class:`r1lite.trainer.R1Trainer` swaps this class in
+    Built per run because TRL constructs the object itself: :class:`r1lite.train.trainer.R1Trainer` swaps this class in
     for the duration of ``GRPOTrainer.__init__``. Server mode (CPU and GPU, sync or one step off-policy) is
     :mod:`r1lite.rollout.server`'s.
     """

@@ -28,7 +28,7 @@ from typing import Any, NoReturn
 from transformers.hf_argparser import string_to_bool
 from trl import GRPOConfig, TrlParser
 
-from r1lite.config import ConfigError, R1Config, cuda_available, suggest
+from r1lite.train.config import ConfigError, R1Config, cuda_available, suggest
 
 RUN_FLAGS = ("config", "dry_run", "resume", "set")
 # fields whose relative paths in a YAML file mean "next to that file" (when such a file exists there)
@@ -64,7 +64,7 @@ class ConfigFile:
 
 
 def config_class(algo: str) -> type[R1Config]:
-    """R1Config, or for an estimator with a critic (ppo) ``r1lite.ppo.PPOConfig`` with the critic's fields."""
+    """R1Config, or for an estimator with a critic (ppo) ``r1lite.algos.ppo.PPOConfig`` with the critic's fields."""
     from r1lite.algos import needs_of
     from r1lite.registry import RegistryError
 
@@ -75,9 +75,9 @@ def config_class(algo: str) -> type[R1Config]:
     if not needs.critic:
         return R1Config
     try:
-        return importlib.import_module("r1lite.ppo").PPOConfig
+        return importlib.import_module("r1lite.algos.ppo").PPOConfig
     except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"algo={algo} needs r1lite.ppo (PPOConfig, PPOTrainer): {exc}") from exc
+        raise ConfigError(f"algo={algo} needs r1lite.algos.ppo (PPOConfig, PPOTrainer): {exc}") from exc
 
 
 def load_config_file(path: str | Path, preset: str | None) -> ConfigFile:

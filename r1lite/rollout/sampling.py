@@ -26,7 +26,7 @@ def prompt_texts(prompts: Sequence[Any], tokenizer: Any) -> list[str]:
 
 def generate_texts(backend: Any, prompts: Sequence[Any], *, max_new_tokens: int, temperature: float = 0.0,
                    seed: int = 0, stop: Sequence[str] = STOP_STRINGS) -> list[str]:
-    """One completion per prompt (greedy when ``temperature == 0``) from a :mod:`r1lite.generation` backend,
+    """One completion per prompt (greedy when ``temperature == 0``) from a :mod:`r1lite.rollout.generation` backend,
     ending at EOS or a stop string; chat-message prompts are rendered as TRL renders them."""
     texts = prompt_texts(prompts, backend.tokenizer)
     out = backend.generate(texts, n=1, temperature=temperature, top_p=1.0, max_new_tokens=max_new_tokens,

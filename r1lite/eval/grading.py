@@ -3,7 +3,7 @@
 Each completion is graded under ``strict`` (answer tag only) and ``lenient`` (tag, else last
 ``\\boxed{}``, else last number) extraction with math-verify semantics (``r1lite.rewards.verify``,
 the same code as the training reward). Every verdict is cross-checked by an independent
-sympy-based checker (``r1lite.sympy_check``); where both give an opinion and disagree, the pair is
+sympy-based checker (``r1lite.eval.sympy_check``); where both give an opinion and disagree, the pair is
 reported so a person can see which grader is wrong, instead of trusting one silently.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from r1lite.eval.sympy_check import sympy_equal_batch
 from r1lite.rewards.extract import MODES, extract_answer
 from r1lite.rewards.format import format_ok
 from r1lite.rewards.verify import DEFAULT_TIMEOUT, verify_batch
-from r1lite.sympy_check import sympy_equal_batch
 
 
 @dataclass

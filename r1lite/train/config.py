@@ -267,7 +267,7 @@ class R1Config(GRPOConfig):
 
     def _resolve_sampler(self) -> None:
         """``sampler`` decides ``use_vllm``; TRL's explicit ``use_vllm: true/false`` keeps its meaning."""
-        from r1lite.vllm_engine import install_hint, vllm_installed
+        from r1lite.rollout.vllm_engine import install_hint, vllm_installed
 
         if self.use_vllm is not None and self.sampler == "auto":
             self.sampler = "vllm" if self.use_vllm else "transformers"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from r1lite.metrics import paired_delta_ci
+from r1lite.eval.metrics import paired_delta_ci
 
 MODES = ("strict", "lenient")
 
