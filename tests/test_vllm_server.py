@@ -8,6 +8,13 @@ One server per module (each takes ~2-3 GB and ~50 s to start); every one is stop
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
 import pytest
 import torch
 
@@ -129,3 +136,80 @@ def test_heldout_sampler_runs_on_the_server(trained) -> None:
     assert [c.text for c in out[0]] == [c.text for c in again[0]]
     assert len(out[0]) == 2 and all(c.num_tokens <= 6 and c.finish_reason in ("stop", "eos", "length")
                                     for c in out[0])
+
+
+# ------------------------------------------------------------------------------------------------------------
+# failure handling: a hung or dead server stops the trainer with one line in bounded time; no orphan servers
+# ------------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def spawned(tiny_model_dir: str, tmp_path):
+    """A trainer that started its own server (vllm_server_spawn), with a 5 s request timeout."""
+    from r1lite.rollout.server import stop_server
+
+    trainer = make_trainer(tiny_model_dir, str(tmp_path / "run"), None, vllm_server_spawn=True,
+                           vllm_request_timeout=5.0, vllm_server_base_url=None, vllm_max_model_length=512)
+    gen = trainer.vllm_generation
+    yield trainer
+    try:
+        os.killpg(gen.r1_process.pid, signal.SIGCONT)
+    except ProcessLookupError:
+        pass
+    stop_server(gen)
+
+
+def test_a_hung_then_dead_server_stops_the_trainer_with_one_line(spawned) -> None:
+    from r1lite.rollout.server import ServerError
+
+    trainer = spawned
+    gen, tok = trainer.vllm_generation, trainer.processing_class
+    proc = gen.r1_process
+    assert os.path.exists(os.path.join(trainer.args.output_dir, "vllm_server.log"))
+    trainer.sync_weights()
+    prompts = [tok(PROMPTS[0]).input_ids] * 4
+    assert len(gen.generate(prompts, None, 4)[1]) == 4  # alive: a rollout comes back
+
+    os.killpg(proc.pid, signal.SIGSTOP)  # hung: every process of the server frozen
+    start = time.monotonic()
+    with pytest.raises(ServerError, match="did not answer .* within 5 s") as hung:
+        gen.generate(prompts, None, 4)
+    assert time.monotonic() - start < 30 and "\n" not in str(hung.value)
+    os.killpg(proc.pid, signal.SIGCONT)
+
+    os.killpg(proc.pid, signal.SIGKILL)  # dead
+    proc.proc.wait(timeout=30)
+    start = time.monotonic()
+    with pytest.raises(ServerError, match=r"exited with code -9") as dead:
+        gen.generate(prompts, None, 4)
+    assert time.monotonic() - start < 30 and "\n" not in str(dead.value)
+
+
+ORPHAN_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from r1lite.rollout.server import ServerProcess
+    proc = ServerProcess(sys.argv[1], threads=1, max_model_len=256)
+    print(proc.pid, flush=True)
+    time.sleep(600)
+""")
+
+
+def test_a_killed_trainer_leaves_no_orphan_server(tiny_model_dir: str) -> None:
+    """The process that started the server is SIGKILLed (no atexit runs): the server's watchdog sees its parent
+    gone and stops its whole process group (API server, engine core, worker)."""
+    from r1lite.rollout.server import _group_alive
+
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN_SCRIPT, tiny_model_dir], stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    pgid = None
+    try:
+        pgid = int(parent.stdout.readline())
+        assert _group_alive(pgid)
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 40
+        while _group_alive(pgid) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not _group_alive(pgid), "the server outlived the trainer that started it"
+    finally:
+        parent.kill()
+        if pgid is not None and _group_alive(pgid):
+            os.killpg(pgid, signal.SIGKILL)

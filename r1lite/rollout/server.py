@@ -198,12 +198,12 @@ def make_client(base_url: str, *, request_timeout: float = REQUEST_TIMEOUT, proc
     import requests
     from requests.adapters import HTTPAdapter
     from trl.generation.vllm_client import VLLMClient
-    from urllib3.util.retry import Retry
 
     class R1VLLMClient(VLLMClient):
         def __init__(self) -> None:  # TRL's, minus its unbounded health wait and 5 retries with backoff
             self.session = requests.Session()
-            self.session.mount("http://", HTTPAdapter(max_retries=Retry(total=0), pool_maxsize=16))
+            # no retries: a read timeout surfaces as Timeout (Retry(total=0) turns it into a ConnectionError)
+            self.session.mount("http://", HTTPAdapter(max_retries=0, pool_maxsize=16))
             self.base_url = base_url.rstrip("/")
             self.host = self.base_url.split("://")[-1].rsplit(":", 1)[0]
             self.group_port = 51216
@@ -441,7 +441,7 @@ def run_vllm_server(vllm_args: list[str]) -> None:
     vllm_main()
 
 
-USAGE = """usage: r1lite serve MODEL [--host 127.0.0.1] [--port 8000] [--threads N] [--dtype auto] [--seed 0]
+USAGE = """r1lite serve MODEL [--host 127.0.0.1] [--port 8000] [--threads N] [--dtype auto] [--seed 0]
                     [--max-model-len N] [-- extra vLLM server arguments]
 
 Runs vLLM's server with r1lite's engine settings for a trainer started with
