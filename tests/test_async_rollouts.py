@@ -87,3 +87,46 @@ def test_async_rollouts_need_the_server() -> None:
 
     with pytest.raises(ConfigError, match="async_rollouts needs the vLLM server"):
         R1Config(output_dir="unused", async_rollouts=True, sampler="vllm", vllm_mode="colocate", report_to="none")
+
+
+RULE = '''
+def length_parity(completions, **kwargs):
+    return [float(len(c if isinstance(c, str) else c[0]["content"]) % 2 == 0) for c in completions]
+'''
+
+
+def server_processes() -> set[int]:
+    import psutil
+
+    return {p.pid for p in psutil.Process().children(recursive=True)
+            if "r1lite.rollout.server" in " ".join(p.cmdline())}
+
+
+def test_r1lite_train_async_with_its_own_server(tiny_model_dir: str, tmp_path) -> None:
+    """`r1lite train` as users run it: the server started by the run, async rollouts, held-out evaluation before
+    and after (on the server), checkpoints; the server is gone when the command returns."""
+    import json
+    from pathlib import Path
+
+    from r1lite.train.command import main
+
+    rule = tmp_path / "parity.py"
+    rule.write_text(RULE)
+    out = tmp_path / "run"
+    before = server_processes()
+    rc = main(["--model", tiny_model_dir, "--output_dir", str(out), "--preset", "cpu", "--per_device_train_batch_size",
+               "8", "--num_generations", "4", "--max_completion_length", "12", "--heldout_n", "6",
+               "--heldout_batch_size", "6", "--learning_rate", "1e-3", "--save_steps", "2", "--max-steps", "3",
+               "--rewards", f"{rule}:length_parity=1.0,format=0.2", "--sampler", "vllm", "--vllm_mode", "server",
+               "--vllm_server_spawn", "true", "--async_rollouts", "true", "--vllm_max_model_length", "1024"],
+              default_config=Path("recipes/arithmetic.yaml"))
+    assert rc == 0
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    steps = [r for r in rows if "loss" in r]
+    assert [r["async/staleness"] for r in steps] == [0, 1, 1]
+    assert all("rewards/length_parity/mean" in r for r in steps)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["before"]["n"] == 6 and summary["after"]["n"] == 6 and summary["after"]["step"] == 3
+    assert (out / "checkpoint-2" / "model.safetensors").is_file()
+    assert (out / "vllm_server.log").is_file()
+    assert server_processes() == before

@@ -361,6 +361,9 @@ def attach_trainer(trainer: Any) -> None:
 
 
 def stop_server(gen: Any) -> None:
+    """Wait out a rollout in flight and stop the server this run started (if any)."""
+    if gen is None:
+        return
     if getattr(gen, "r1_async", None) is not None:
         gen.r1_async.close()
     if getattr(gen, "r1_process", None) is not None:

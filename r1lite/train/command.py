@@ -444,6 +444,11 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
     except KeyboardInterrupt:
         print(f"\nr1lite train: {interrupted_message(cfg, trainer[0] if trainer else None)}", file=sys.stderr)
         return 130
+    finally:
+        if trainer:  # a vLLM server this run started stops with it (r1lite.rollout.server)
+            from r1lite.rollout.server import stop_server
+
+            stop_server(getattr(trainer[0], "vllm_generation", None))
 
 
 def interrupted_message(cfg: R1Config | None, trainer: Any) -> str:
