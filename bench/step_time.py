@@ -252,6 +252,14 @@ def print_table(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> 
                     f"ratio_dropping = {summary['ratio_dropping']:.3f} (target <= 0.75)")
 
 
+def sync_threads(spec: str, recipe: str) -> list[int]:
+    """``1,2`` -> [1, 2] for every recipe; ``arithmetic:1,gsm8k:2`` -> this recipe's (all plain ones if unnamed)."""
+    items = [x.strip() for x in spec.split(",") if x.strip()]
+    named = [x.split(":", 1) for x in items if ":" in x]
+    mine = [int(t) for r, t in named if r == recipe]
+    return mine or [int(x) for x in items if ":" not in x] or [1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="alias, HF dir or Hub id (default smollm2-135m)")
@@ -268,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-controlled", action="store_true", help="only the --recipes comparisons")
     parser.add_argument("--async-recipes", default="", help="sync vs one-step-off async rows: arithmetic,gsm8k")
     parser.add_argument("--async-steps", type=int, default=4, help="steps per async/sync row (the first is warm-up)")
-    parser.add_argument("--sync-threads", default="1,2", help="thread settings for the sync rows (best one counts)")
+    parser.add_argument("--sync-threads", default="1,2",
+                        help="thread settings for the sync rows (the best counts): 1,2 for every recipe, or per "
+                             "recipe, e.g. arithmetic:1,gsm8k:2")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -336,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     for recipe in filter(None, args.async_recipes.split(",")):
         rows: dict[str, Any] = {}
         with tempfile.TemporaryDirectory() as tmp:
-            for t in (int(x) for x in args.sync_threads.split(",")):
+            for t in sync_threads(args.sync_threads, recipe):
                 name = f"sync_vllm_t{t}"
                 print(f"[bench] async rows {recipe} {name}: {args.async_steps} steps ...", file=sys.stderr, flush=True)
                 Path(tmp, name).mkdir()
