@@ -50,6 +50,8 @@ def test_async_run_uses_rollouts_generated_during_the_previous_update(async_run)
     assert all(r["async/overlap_s"] > 0 for r in rows[1:])
     assert all(r["async/wait_s"] >= 0 for r in rows)
     assert trainer.vllm_generation.r1_async.misses == 1
+    # waiting for the prefetched rollout is generation time, not weight sync
+    assert all(r["time/weight_sync"] >= 0 and r["time/generation"] >= r["async/wait_s"] for r in rows)
 
 
 def test_importance_sampling_sees_the_staleness(async_run) -> None:

@@ -124,9 +124,15 @@ class AsyncRollouts:
 
     # ------------------------------------------------------------------------------------------------
     def before_sync(self) -> None:
-        """A weight push is coming: let the rollout in flight finish first (its result is kept)."""
+        """A weight push is coming: let the rollout in flight finish first (its result is kept). The wait is
+        generation on the critical path, not weight sync: it is moved to the trainer's ``generation`` phase (the
+        sync is timed inside ``_generate``, which keeps what is not ``weight_sync``)."""
         if self.pending is not None:
+            start = time.perf_counter()
             self.pending.wait()
+            phases = getattr(self.trainer, "_phase", None)
+            if isinstance(phases, dict):
+                phases["weight_sync"] = phases.get("weight_sync", 0.0) - (time.perf_counter() - start)
 
     def close(self) -> None:
         if self.pending is not None:
