@@ -132,3 +132,12 @@ def test_r1lite_train_async_with_its_own_server(tiny_model_dir: str, tmp_path) -
     assert (out / "checkpoint-2" / "model.safetensors").is_file()
     assert (out / "vllm_server.log").is_file()
     assert server_processes() == before
+
+
+def test_lookahead_peeks_without_changing_what_the_trainer_gets() -> None:
+    from r1lite.rollout.async_rollout import Lookahead
+
+    la = Lookahead(iter(range(5)))
+    assert next(la) == 0 and la.peek(2) == 3 and la.peek(0) == 1
+    assert list(la) == [1, 2, 3, 4] and la.consumed == 5
+    assert la.peek(0) is None
