@@ -374,11 +374,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{recipe}: " + ", ".join(f"{k} {r['median_s']:.1f} s/step ({r['peak_rss_gib']} GiB)"
                                         for k, r in rows.items()) + f"; ratio_async_{recipe} = {ratio:.3f} "
               f"(async / {best}; target <= 0.7)", flush=True)
+        write_json(args, summary, results)  # after each recipe: a long run cut short keeps what it measured
+    write_json(args, summary, results)
+    return 0
+
+
+def write_json(args: argparse.Namespace, summary: dict[str, Any], results: dict[str, Any]) -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"summary": summary, "results": results, "args": vars(args)}, indent=2,
                                         default=str) + "\n")
-    return 0
 
 if __name__ == "__main__":
     sys.exit(main())
