@@ -11,6 +11,18 @@ own (``wait4``). Only the estimator changes (Dr. GRPO also brings its loss norma
     python bench/algos.py --estimators grpo --samplers vllm,transformers --seeds 43,44,45 --max_steps 10 \
         --out results/samplers   # does the rollout sampler change learning? paired by seed
 
+GRPO vs PPO (what ``bench/grpo_vs_ppo.py`` did): PPO's baseline is its critic, so it can take one completion per
+prompt with the same completions per step (``--group ppo=1``: GRPO 2 prompts x 8, PPO 16 x 1); the report then adds
+``ppo_vs_grpo`` (peak RSS and s/step ratios, held-out accuracy difference) and PPO's last value loss and explained
+variance. ``--algo_set NAME:FIELD=VALUE`` overrides a field for one estimator only.
+
+    python bench/algos.py --estimators grpo,ppo --group ppo=1 --max_steps 20 --heldout_every 10 --out results/grpo_vs_ppo
+
+R1-Zero diagnostics per estimator, from each run's ``metrics.jsonl`` (``r1lite.train.diagnostics``): the
+reflection-word rate per completion and the length of correct and of wrong completions, step by step (a table,
+and two more rows in ``curves.png``), so a critic that suppresses reflective chain-of-thought would show as a
+falling reflection curve under ``ppo`` next to ``grpo``'s.
+
 With ``--samplers A,B`` every estimator runs under each sampler (``NAME@SAMPLER`` in the report): same seed, so
 the same training problems and held-out set, only the rollout engine differs. The report then adds ``paired``:
 per seed, B's held-out gain minus A's, their mean, and an exact sign-flip test of "no difference".
@@ -37,6 +49,13 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def default_threads() -> int:
+    """r1lite's one thread policy (r1lite.train.config.default_threads), imported late (no torch at parse)."""
+    from r1lite.train.config import default_threads as policy
+
+    return policy()
 BUILTINS = ("reinforce", "rloo", "reinforce_pp", "grpo", "dr_grpo", "ppo")
 GAIN = 0.10
 
@@ -53,19 +72,25 @@ def split_variant(name: str) -> tuple[str, str | None]:
     return (algo, sampler) if algo else (name, None)
 
 
+def group_of(algo: str, args: argparse.Namespace) -> int:
+    """Completions per prompt for ``algo``: its ``--group NAME=G``, else ``--num_generations``."""
+    return int(getattr(args, "groups", {}).get(algo, args.num_generations))
+
+
 def train_argv(name: str, seed: int, out: Path, args: argparse.Namespace, model: str | None) -> list[str]:
     algo, sampler = split_variant(name)
     argv = [sys.executable, "-m", f"r1lite.recipes.{args.recipe}", "--preset", "cpu", "--algo", algo,
             "--seed", str(seed), "--max-steps", str(args.max_steps), "--output_dir", str(out),
-            "--num_generations", str(args.num_generations), "--per_device_train_batch_size", str(args.completions),
+            "--num_generations", str(group_of(algo, args)), "--per_device_train_batch_size", str(args.completions),
             "--gradient_accumulation_steps", "1", "--heldout_n", str(args.heldout_n),
-            "--heldout_every", str(args.heldout_every), "--threads", str(args.threads),
+            "--heldout_every", str(args.heldout_every), "--threads", str(args.threads or default_threads()),
             "--save_strategy", "no", "--table_every", "0", "--report_to", "none"]
     if model:
         argv += ["--model", model]
     if sampler:
         argv += ["--sampler", sampler]
-    for item in args.set:
+    own = [item.split(":", 1)[1] for item in getattr(args, "algo_set", []) if item.split(":", 1)[0] == algo]
+    for item in [*args.set, *own]:
         key, _, value = item.partition("=")
         argv += [f"--{key.lstrip('-')}", value]
     return argv
@@ -140,10 +165,38 @@ def read_run(out: Path) -> dict[str, Any]:
     if before is not None:
         heldout_curve.insert(0, [0, before, 0.0])
     times = [r["step_time"] for r in train if isinstance(r.get("step_time"), (int, float))]
+    rewards = [r["reward"] for r in train if isinstance(r.get("reward"), (int, float))]
+    tail = rewards[-max(1, len(rewards) // 5):] if rewards else []
     return {"steps": len(train), "seconds_per_step": statistics.median(times) if times else None,
             "heldout_before": before, "heldout_after": after, "heldout_n": summary.get("after", {}).get("n"),
+            "heldout_format_before": summary.get("before", {}).get("format_rate"),
+            "heldout_format_after": summary.get("after", {}).get("format_rate"),
             "step_to_gain_0_10": step_to_gain(heldout_curve, before),
-            "reward_curve": reward_curve, "heldout_curve": heldout_curve}
+            "reward_curve": reward_curve, "heldout_curve": heldout_curve,
+            "reward_last_fifth_mean": statistics.fmean(tail) if tail else None,
+            "zero_variance_frac_mean": _mean([r.get("dynamic_sampling/zero_variance_frac") for r in train]),
+            "value_loss_last": _last(train, "value_loss"), "explained_variance_last": _last(train, "explained_variance"),
+            **{f"{name}_curve": curve(train, key) for name, key in DIAG_CURVES.items()}}
+
+
+#: R1-Zero diagnostics read per step from metrics.jsonl (r1lite.train.diagnostics): report name -> metric
+DIAG_CURVES = {"reflection": "diag/reflection_rate", "length_correct": "diag/length_correct",
+               "length_wrong": "diag/length_wrong", "entropy": "entropy"}
+
+
+def curve(rows: list[dict[str, Any]], key: str) -> list[list[float]]:
+    """``[[step, value], ...]`` of one metric over the logged steps (steps without it are skipped)."""
+    return [[r["step"], float(r[key])] for r in rows if isinstance(r.get(key), (int, float))
+            and not isinstance(r.get(key), bool) and math.isfinite(r[key])]
+
+
+def _last(rows: list[dict[str, Any]], suffix: str) -> float | None:
+    """The last logged ``<estimator>/<suffix>`` (e.g. ``ppo/value_loss``), None when never logged."""
+    for r in reversed(rows):
+        for key, value in r.items():
+            if key.endswith(f"/{suffix}") and isinstance(value, (int, float)):
+                return float(value)
+    return None
 
 
 def step_to_gain(curve: list[list[float]], before: float | None, gain: float = GAIN) -> int | None:
@@ -174,6 +227,24 @@ def _mean(xs: list[Any]) -> float | None:
     return statistics.fmean(nums) if nums else None
 
 
+def mean_points(curves: list[list[list[float]]]) -> list[list[float]]:
+    """Average [step, value] over seeds at the steps every seed logged."""
+    curves = [c for c in curves if c]
+    if not curves:
+        return []
+    by_step = [{int(p[0]): p[1] for p in c} for c in curves]
+    steps = sorted(set.intersection(*(set(d) for d in by_step)))
+    return [[s, statistics.fmean(d[s] for d in by_step)] for s in steps]
+
+
+def ends(points: list[list[float]], k: int = 3) -> tuple[float | None, float | None]:
+    """Mean of the first and of the last ``k`` points of a curve (a step's batch is small: one step is noisy)."""
+    if not points:
+        return None, None
+    k = max(1, min(k, len(points) // 2 or 1))
+    return statistics.fmean(p[1] for p in points[:k]), statistics.fmean(p[1] for p in points[-k:])
+
+
 def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One estimator's figures over its seeds (curves averaged at common steps)."""
     before = _mean([r["heldout_before"] for r in runs])
@@ -194,7 +265,25 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "n_seeds": len(runs),
         "heldout_curve": heldout,
         "reward_curve": mean_curve([r["reward_curve"] for r in runs]),
+        "heldout_format_before": _mean([r.get("heldout_format_before") for r in runs]),
+        "heldout_format_after": _mean([r.get("heldout_format_after") for r in runs]),
+        "reward_last_fifth_mean": _mean([r.get("reward_last_fifth_mean") for r in runs]),
+        "zero_variance_frac_mean": _mean([r.get("zero_variance_frac_mean") for r in runs]),
+        "value_loss_last": _mean([r.get("value_loss_last") for r in runs]),
+        "explained_variance_last": _mean([r.get("explained_variance_last") for r in runs]),
+        **diag_figures(runs),
     }
+
+
+def diag_figures(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Seed-mean diagnostics curves and their first / last values (mean of 3 steps at each end)."""
+    out: dict[str, Any] = {}
+    for name in DIAG_CURVES:
+        points = mean_points([r.get(f"{name}_curve") or [] for r in runs])
+        first, last = ends(points)
+        out[f"{name}_curve"] = points
+        out[f"{name}_first"], out[f"{name}_last"] = first, last
+    return out
 
 
 def sign_flip_p(diffs: list[float]) -> float | None:
@@ -259,8 +348,28 @@ def build_report(runs: dict[str, list[dict[str, Any]]], meta: dict[str, Any]) ->
         report["summary"]["paired"] = {algo: {k: v[k] for k in ("mean_b_minus_a", "b_better", "a_better",
                                                                 "p_sign_flip")} | {"difference": f"{v['b']} - {v['a']}"}
                                        for algo, v in report["paired"].items()}
+    if "grpo" in per_est and "ppo" in per_est:  # what bench/grpo_vs_ppo.py reported
+        g, p = per_est["grpo"], per_est["ppo"]
+        report["summary"]["ppo_vs_grpo"] = {
+            "rss_ratio_ppo_over_grpo": _ratio(p["peak_rss_gb"], g["peak_rss_gb"]),
+            "time_ratio_ppo_over_grpo": _ratio(p["seconds_per_step"], g["seconds_per_step"]),
+            "heldout_accuracy_ppo_minus_grpo": _diff(p["heldout_after"], g["heldout_after"]),
+            "reflection_last_ppo_minus_grpo": _diff(p["reflection_last"], g["reflection_last"])}
+    report["summary"]["diagnostics"] = {name: {k: per_est[name][k] for k in DIAG_HEADLINE} for name in per_est}
     report["meta"] = meta
     return report
+
+
+DIAG_HEADLINE = ("reflection_first", "reflection_last", "length_correct_last", "length_wrong_last", "entropy_first",
+                 "entropy_last")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b not in (None, 0) else None
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return a - b if a is not None and b is not None else None
 
 
 def paired_lines(report: dict[str, Any]) -> list[str]:
@@ -306,6 +415,40 @@ def table_rows(report: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+DIAG_HEADERS = ["--algo", "reflection words / completion (first -> last)", "length correct (last)",
+                "length wrong (last)", "entropy (first -> last)", "reward (last 20%)", "PPO value loss / expl. var."]
+
+
+def diag_rows(report: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name in variants(report):
+        r = report[name]
+        ppo = "-" if r.get("value_loss_last") is None else \
+            f"{fmt(r['value_loss_last'], '{:.3f}')} / {fmt(r.get('explained_variance_last'))}"
+        rows.append([name, f"{fmt(r.get('reflection_first'))} -> {fmt(r.get('reflection_last'))}",
+                     fmt(r.get("length_correct_last"), "{:.0f}"), fmt(r.get("length_wrong_last"), "{:.0f}"),
+                     f"{fmt(r.get('entropy_first'))} -> {fmt(r.get('entropy_last'))}",
+                     fmt(r.get("reward_last_fifth_mean"), "{:.3f}"), ppo])
+    return rows
+
+
+def ppo_vs_grpo_lines(report: dict[str, Any]) -> list[str]:
+    v = report["summary"].get("ppo_vs_grpo")
+    if not v:
+        return []
+    return [f"- peak RSS PPO / GRPO: {fmt(v['rss_ratio_ppo_over_grpo'])} (the critic: a second backbone, its "
+            "gradients and its AdamW state)",
+            f"- seconds per step PPO / GRPO: {fmt(v['time_ratio_ppo_over_grpo'])}",
+            f"- held-out accuracy PPO - GRPO: {fmt(v['heldout_accuracy_ppo_minus_grpo'], '{:+.3f}')}",
+            f"- reflection words per completion at the end, PPO - GRPO: "
+            f"{fmt(v['reflection_last_ppo_minus_grpo'], '{:+.3f}')}", ""]
+
+
+def _groups_note(meta: dict[str, Any]) -> str:
+    groups = meta.get("groups") or {}
+    return "".join(f"; {name}: {meta['completions'] // g} x {g}" for name, g in groups.items())
+
+
 def write_readme(path: Path, report: dict[str, Any]) -> None:
     meta = report["meta"]
     res = meta.get("resolvable_accuracy_difference_95")
@@ -313,14 +456,19 @@ def write_readme(path: Path, report: dict[str, Any]) -> None:
     lines = [f"# {title}", "",
              f"Recipe `{meta['recipe']}` (CPU preset), model `{meta['model']}`, seeds {meta['seeds']}, "
              f"{meta['completions']} completions per step ({meta['completions'] // meta['num_generations']} prompts "
-             f"x {meta['num_generations']}), {meta['max_steps']} steps, held-out n = {meta['heldout_n']} "
+             f"x {meta['num_generations']}{_groups_note(meta)}), {meta['max_steps']} steps, held-out n = {meta['heldout_n']} "
              f"(every {meta['heldout_every']} steps), {meta['threads']} torch thread(s). Generated by "
              f"`{meta['command']}` on {meta['date']}.", ""] + ([meta["note"], ""] if meta.get("note") else []) + [
              "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
     lines += ["", f"Differences in held-out accuracy below {fmt(res)} are within the noise of the held-out set "
-              "(95% interval of a difference of two accuracies at this n).", ""] + paired_lines(report) + [
-              "![curves](curves.png)", ""]
+              "(95% interval of a difference of two accuracies at this n).", ""] + paired_lines(report)
+    lines += ppo_vs_grpo_lines(report)
+    lines += ["R1-Zero diagnostics (training completions; first and last = mean of 3 logged steps at each end; "
+              "seed means; `-`: not logged, e.g. runs from before r1lite.train.diagnostics):", "",
+              "| " + " | ".join(DIAG_HEADERS) + " |", "|" + "---|" * len(DIAG_HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in diag_rows(report)]
+    lines += ["", "![curves](curves.png)", ""]
     path.write_text("\n".join(lines))
 
 
@@ -331,7 +479,7 @@ def plot(report: dict[str, Any], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     names = variants(report)
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8))
+    fig, axes = plt.subplots(3, 2, figsize=(12, 12))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, name in enumerate(names):
         color = colors[i % len(colors)]
@@ -346,6 +494,19 @@ def plot(report: dict[str, Any], path: Path, title: str) -> None:
             marker = "o" if key == "heldout_curve" else None
             axes[row][0].plot(steps, ys, marker=marker, color=color, label=name)
             axes[row][1].plot([w / 60 for w in walls], ys, marker=marker, color=color, label=name)
+    for i, name in enumerate(names):  # R1-Zero diagnostics: reflection words, length of correct / wrong
+        color = colors[i % len(colors)]
+        r = report[name]
+        if r.get("reflection_curve"):
+            xs, ys = zip(*r["reflection_curve"], strict=True)
+            axes[2][0].plot(xs, ys, color=color, label=name)
+        for key, style in (("length_correct_curve", "-"), ("length_wrong_curve", "--")):
+            if r.get(key):
+                xs, ys = zip(*r[key], strict=True)
+                axes[2][1].plot(xs, ys, color=color, linestyle=style,
+                                label=f"{name} {'correct' if 'correct' in key else 'wrong'}")
+    axes[2][0].set(xlabel="step", ylabel="reflection words per completion", title="reflection words (training)")
+    axes[2][1].set(xlabel="step", ylabel="tokens", title="completion length: correct (solid) vs wrong (dashed)")
     for col, xlabel in ((0, "step"), (1, "training wall time (min, held-out evaluations excluded)")):
         axes[0][col].set(xlabel=xlabel, ylabel="held-out accuracy (greedy)", ylim=(-0.02, 1.02))
         axes[1][col].set(xlabel=xlabel, ylabel="training reward (moving average)")
@@ -371,8 +532,14 @@ def print_table(report: dict[str, Any]) -> None:
     console.print(table)
     res = report["meta"].get("resolvable_accuracy_difference_95")
     console.print(f"held-out differences below {fmt(res)} are noise (95%, n = {report['meta'].get('heldout_n')})")
-    for line in paired_lines(report):
+    for line in paired_lines(report) + ppo_vs_grpo_lines(report):
         console.print(line, markup=False)
+    diag = Table(title="R1-Zero diagnostics (training completions)")
+    for h in DIAG_HEADERS:
+        diag.add_column(h, justify="right")
+    for row in diag_rows(report):
+        diag.add_row(*row)
+    console.print(diag)
 
 
 def write_outputs(report: dict[str, Any], out: Path, json_path: str | None) -> None:
@@ -402,10 +569,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--tiny", action="store_true", help="a tiny random Llama (smoke test; numbers mean nothing)")
     p.add_argument("--completions", type=int, default=16, help="generated completions per step (all estimators)")
     p.add_argument("--num_generations", type=int, default=8, help="completions per prompt (all estimators)")
-    p.add_argument("--threads", type=int, default=1, help="torch threads per run (runs are sequential)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch threads per run (runs are sequential; default: r1lite's policy)")
     p.add_argument("--samplers", default="", help="comma list of --sampler values (vllm, transformers): every "
                    "estimator under each, paired by seed (default: the preset's sampler)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="config override, every run")
+    p.add_argument("--algo_set", "--algo-set", action="append", default=[], metavar="NAME:FIELD=VALUE",
+                   help="config override for one estimator, e.g. ppo:critic_learning_rate=1e-4")
+    p.add_argument("--group", action="append", default=[], metavar="NAME=G",
+                   help="completions per prompt for one estimator (default --num_generations), e.g. ppo=1: "
+                        "PPO's baseline is its critic, so it can sample one completion per prompt")
     p.add_argument("--out", default="results/algos", help="report folder")
     p.add_argument("--work", default="outputs/algos", help="training run folders")
     p.add_argument("--json", default=None, help="also write the report to this JSON file")
@@ -424,6 +597,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
     if not args.estimators or not args.seeds:
         p.error("--estimators and --seeds must name at least one value")
+    args.groups = {}
+    for item in args.group:
+        name, _, value = item.partition("=")
+        if not value.strip().isdigit() or int(value) < 1:
+            p.error(f"--group takes NAME=G with G >= 1, got {item!r}")
+        args.groups[name.strip()] = int(value)
+    for item in args.algo_set:
+        if ":" not in item or "=" not in item.split(":", 1)[1]:
+            p.error(f"--algo_set takes NAME:FIELD=VALUE, got {item!r}")
     if args.num_generations < 1 or args.completions % args.num_generations:
         p.error(f"--completions ({args.completions}) must be a positive multiple of --num_generations "
                 f"({args.num_generations})")
@@ -437,8 +619,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
             needs = needs_of(name)
         except RegistryError as exc:
             p.error(str(exc))
-        if args.num_generations < needs.min_group_size:
-            p.error(f"{name} needs --num_generations >= {needs.min_group_size}")
+        group = group_of(name, args)
+        if group < needs.min_group_size:
+            flag = f"--group {name}=G" if name in args.groups else "--num_generations"
+            p.error(f"{name} needs {flag} >= {needs.min_group_size}")
+        if args.completions % group:
+            p.error(f"--completions ({args.completions}) must be a multiple of {name}'s completions per prompt "
+                    f"({group})")
     return args
 
 
@@ -475,8 +662,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(run_one(name, seed, args, model, work))
     meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
             "seeds": args.seeds, "completions": args.completions, "num_generations": args.num_generations,
-            "max_steps": args.max_steps, "heldout_every": args.heldout_every, "threads": args.threads,
-            "set": args.set, "samplers": args.samplers, "note": args.note, "command": "python bench/algos.py " + " ".join(without_note(argv)),
+            "max_steps": args.max_steps, "heldout_every": args.heldout_every,
+            "threads": args.threads or default_threads(),
+            "set": args.set, "algo_set": args.algo_set, "groups": args.groups, "samplers": args.samplers, "note": args.note, "command": "python bench/algos.py " + " ".join(without_note(argv)),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     report = build_report(runs, meta)
     write_outputs(report, out, args.json)

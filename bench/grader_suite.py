@@ -1,11 +1,19 @@
-"""Grader suite: r1lite's ``accuracy`` verdicts and math-verify's against labelled equivalences.
+"""Grader suites: r1lite's ``accuracy`` verdicts and math-verify's against labelled equivalences.
 
-    python bench/grader_suite.py [--suite tests/data/equivalence.jsonl] [--json results/grader_suite.json]
+    python bench/grader_suite.py [--suite PATH ...] [--json results/grader_suite.json]
 
-Every case of the suite is a (prediction, gold) pair as a model writes it inside its answer tag,
-labelled correct or not by mathematical equivalence in context, with the reason and a family
-(separators, e-notation, mixed numbers, percents, units, intervals, sets vs tuples, ...). Both graders
-score every pair:
+Three suites by default, each reported on its own (summary keys ``<suite>_cases``, ``<suite>_agreement``,
+``<suite>_false_positives``, ``<suite>_false_negatives`` and ``<suite>_mathverify_*`` of the same):
+
+* ``in_sample``: ``tests/data/equivalence.jsonl``, written alongside the rules (19 families);
+* ``mathverify``: ``tests/data/mathverify_cases.jsonl``, math-verify's own public test cases with their
+  expected verdicts (ported by ``tests/scripts/port_mathverify_tests.py``);
+* ``out_of_sample``: ``tests/data/grader_out_of_sample.jsonl``, real model outputs labelled independently
+  of the rules (skipped with a note while that file is absent).
+
+Every case is a (prediction, gold) pair as a model writes it inside its answer tag (or, where ``"extract"``
+names a side, a whole solution whose answer is taken as ``accuracy(mode="lenient")`` takes it), labelled
+correct or not by mathematical equivalence in context, with the reason and a family. Both graders score every pair:
 
 * r1lite: :func:`r1lite.rewards.verify.verify_batch`, the code behind the ``accuracy`` reward;
 * math-verify in-process, as TRL and open-r1 call it: ``parse`` of the gold and of the prediction (the
@@ -33,8 +41,12 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_SUITE = REPO / "tests" / "data" / "equivalence.jsonl"
+DATA = REPO / "tests" / "data"
+DEFAULT_SUITE = DATA / "equivalence.jsonl"
+SUITES = {"in_sample": DEFAULT_SUITE, "mathverify": DATA / "mathverify_cases.jsonl",
+          "out_of_sample": DATA / "grader_out_of_sample.jsonl"}
 FIELDS = ("family", "prediction", "gold", "verdict", "reason")
+EXTRACT = ("answer", "prediction", "gold", "both")  # which side is a whole solution (see Case.pair)
 
 
 @dataclass(frozen=True)
@@ -45,19 +57,37 @@ class Case:
     verdict: bool
     reason: str
     line: int
+    extract: str = "answer"  # the side(s) that are whole solutions: "prediction", "gold", "both"
+    source: str = ""
+
+    def pair(self) -> tuple[str | None, str | None]:
+        """The (answer, gold) strings the grader sees: as written, or, for a side that is a whole solution,
+        its answer as ``accuracy(mode="lenient")`` takes it."""
+        from r1lite.rewards.extract import extract_answer
+
+        pred = extract_answer(self.prediction, "lenient") if self.extract in ("prediction", "both") else self.prediction
+        gold = extract_answer(self.gold, "lenient") if self.extract in ("gold", "both") else self.gold
+        return pred, gold
 
 
 def load_suite(path: Path = DEFAULT_SUITE) -> list[Case]:
-    """The labelled cases; a malformed line is an error naming the file and line."""
+    """The labelled cases; a malformed line is an error naming the file and line. A line with a
+    ``_comment`` key is the file's header (provenance, what was left out) and holds no case."""
     from r1lite.jsonl import read_jsonl
 
     cases = []
     for lineno, rec in read_jsonl(path):
+        if "_comment" in rec:
+            continue
         missing = [f for f in FIELDS if f not in rec]
         if missing or not isinstance(rec["verdict"], bool) or not str(rec["reason"]).strip():
             raise ValueError(f"{path} line {lineno}: need {', '.join(FIELDS)} (verdict a bool, a reason), "
                              f"missing {missing or 'a valid verdict/reason'}")
-        cases.append(Case(rec["family"], rec["prediction"], rec["gold"], rec["verdict"], rec["reason"], lineno))
+        extract = rec.get("extract", "answer")
+        if extract not in EXTRACT:
+            raise ValueError(f"{path} line {lineno}: extract must be one of {', '.join(EXTRACT)}, got {extract!r}")
+        cases.append(Case(rec["family"], rec["prediction"], rec["gold"], rec["verdict"], rec["reason"], lineno,
+                          extract, str(rec.get("source", ""))))
     return cases
 
 
@@ -65,7 +95,7 @@ def r1lite_verdicts(cases: list[Case], timeout: float | None = None) -> list[Any
     """r1lite's :class:`~r1lite.rewards.verify.Verdict` per case (``timeout``: seconds per item)."""
     from r1lite.rewards.verify import DEFAULT_TIMEOUT, verify_batch
 
-    return verify_batch([(c.prediction, c.gold) for c in cases], timeout=timeout or DEFAULT_TIMEOUT)
+    return verify_batch([c.pair() for c in cases], timeout=timeout or DEFAULT_TIMEOUT)
 
 
 def mathverify_reward(pred: str, gold: str) -> float | None:
@@ -80,12 +110,14 @@ def mathverify_reward(pred: str, gold: str) -> float | None:
 
 
 def mathverify_rewards(cases: list[Case]) -> list[float | None]:
+    """math-verify's reward per case, on the same (answer, gold) strings r1lite grades."""
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     logging.getLogger("latex2sympy2_extended").setLevel(logging.CRITICAL)
     out = []
     for c in cases:
+        pred, gold = c.pair()
         try:
-            out.append(mathverify_reward(c.prediction, c.gold))
+            out.append(mathverify_reward(pred or "", gold or ""))
         except Exception:  # noqa: BLE001 - math-verify raising is "no credit", as in a reward function
             out.append(0.0)
     return out
@@ -126,8 +158,14 @@ def format_disagreement(row: dict[str, Any]) -> str:
             f"{row['gold']!r} -> reward {row['reward']}{said}; label {row['label']} ({row['reason']})")
 
 
-def print_table(ours: dict[str, dict[str, int]], theirs: dict[str, dict[str, int]]) -> None:
-    table = Table(title=f"grader suite: {ours['all']['cases']} labelled (prediction, gold) pairs",
+def worse_than_mathverify(cases: list[Case], ours: list[float | None], theirs: list[float | None]) -> list[int]:
+    """Indices of the cases plain math-verify gets right and r1lite gets wrong."""
+    return [i for i, (c, a, b) in enumerate(zip(cases, ours, theirs, strict=True))
+            if credit(b) == c.verdict and credit(a) != c.verdict]
+
+
+def print_table(name: str, ours: dict[str, dict[str, int]], theirs: dict[str, dict[str, int]]) -> None:
+    table = Table(title=f"grader suite {name}: {ours['all']['cases']} labelled (prediction, gold) pairs",
                   caption="agreement with the labels; FP: credit for a wrong answer, FN: none for a right one")
     for col in ("family", "cases", "r1lite", "math-verify", "FP r1lite", "FP m-v", "FN r1lite", "FN m-v"):
         table.add_column(col, justify="left" if col == "family" else "right", no_wrap=True)
@@ -142,16 +180,9 @@ def print_table(ours: dict[str, dict[str, int]], theirs: dict[str, dict[str, int
     console.print(table)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--suite", type=Path, default=DEFAULT_SUITE, help="labelled JSONL (family, prediction, gold, "
-                    "verdict, reason)")
-    ap.add_argument("--json", type=Path, help="write the figures here")
-    args = ap.parse_args(argv)
-    if not args.suite.is_file():
-        print(f"error: suite {args.suite} not found; pass --suite", file=sys.stderr)
-        return 2
-    cases = load_suite(args.suite)
+def run_suite(name: str, path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Score one suite with both graders: its summary figures (``<name>_*`` keys) and its details."""
+    cases = load_suite(path)
     t0 = time.perf_counter()
     verdicts = r1lite_verdicts(cases)
     ours = [v.reward for v in verdicts]
@@ -160,33 +191,64 @@ def main(argv: list[str] | None = None) -> int:
     theirs = mathverify_rewards(cases)
     theirs_s = time.perf_counter() - t0
     ours_score, theirs_score = score(cases, ours), score(cases, theirs)
-    print_table(ours_score, theirs_score)
+    print_table(name, ours_score, theirs_score)
     ours_rows = disagreements(cases, ours, [v.reason for v in verdicts])
     theirs_rows = disagreements(cases, theirs)
     for row in ours_rows:
-        print("r1lite", format_disagreement(row))
+        print(name, "r1lite", format_disagreement(row))
+    worse = worse_than_mathverify(cases, ours, theirs)
     n = len(cases)
+    a, b = ours_score["all"], theirs_score["all"]
     summary = {
-        "cases": n,
-        "r1lite_agreement": ours_score["all"]["agree"] / n,
-        "mathverify_agreement": theirs_score["all"]["agree"] / n,
-        "false_positives": ours_score["all"]["false_pos"],
-        "false_negatives": ours_score["all"]["false_neg"],
-        "mathverify_false_positives": theirs_score["all"]["false_pos"],
-        "mathverify_false_negatives": theirs_score["all"]["false_neg"],
-        "labelled_correct": sum(c.verdict for c in cases),
-        "families": len(ours_score) - 1,
-        "r1lite_seconds": ours_s,
-        "mathverify_seconds": theirs_s,
+        f"{name}_cases": n,
+        f"{name}_agreement": a["agree"] / n,
+        f"{name}_false_positives": a["false_pos"],
+        f"{name}_false_negatives": a["false_neg"],
+        f"{name}_mathverify_agreement": b["agree"] / n,
+        f"{name}_mathverify_false_positives": b["false_pos"],
+        f"{name}_mathverify_false_negatives": b["false_neg"],
+        f"{name}_worse_than_mathverify": len(worse),
+        f"{name}_labelled_correct": sum(c.verdict for c in cases),
+        f"{name}_r1lite_seconds": ours_s,
+        f"{name}_mathverify_seconds": theirs_s,
     }
-    print(f"r1lite agrees on {summary['r1lite_agreement']:.1%} ({summary['false_positives']} false positives), "
-          f"math-verify on {summary['mathverify_agreement']:.1%} ({summary['mathverify_false_positives']} false "
-          "positives)")
+    print(f"{name}: r1lite agrees on {a['agree'] / n:.1%} ({a['false_pos']} false positives), math-verify on "
+          f"{b['agree'] / n:.1%} ({b['false_pos']} false positives); math-verify right where r1lite is wrong: "
+          f"{len(worse)}")
+    details = {"path": str(path.relative_to(REPO) if path.is_relative_to(REPO) else path),
+               "families": {k: {"r1lite": ours_score[k], "mathverify": theirs_score[k]} for k in ours_score},
+               "r1lite_disagreements": ours_rows, "mathverify_disagreements": theirs_rows}
+    return summary, details
+
+
+def parse_suite_arg(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    return (name, Path(path)) if sep else (Path(text).stem, Path(text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--suite", action="append", type=parse_suite_arg, metavar="[NAME=]PATH",
+                    help="labelled JSONL (family, prediction, gold, verdict, reason); repeatable; default: "
+                    + ", ".join(f"{k}={v.relative_to(REPO)}" for k, v in SUITES.items()))
+    ap.add_argument("--json", type=Path, help="write the figures here")
+    args = ap.parse_args(argv)
+    suites = args.suite or list(SUITES.items())
+    for _name, path in suites:
+        if args.suite and not path.is_file():
+            print(f"error: suite {path} not found; pass --suite [NAME=]PATH", file=sys.stderr)
+            return 2
+    summary: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    for name, path in suites:
+        if not path.is_file():
+            print(f"note: suite {name} ({path.relative_to(REPO)}) is absent; skipped")
+            continue
+        summary_one, details[name] = run_suite(name, path)
+        summary.update(summary_one)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"summary": summary, "families": {k: {"r1lite": ours_score[k], "mathverify": theirs_score[k]}
-                                                    for k in ours_score},
-                   "r1lite_disagreements": ours_rows, "mathverify_disagreements": theirs_rows}
+        payload = {"summary": summary, "suites": details}
         args.json.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.json}")
     return 0

@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "rewards": ("r1lite.rewards.cli", "score completions with reward rules, list rules"),
     "tasks": ("r1lite.tasks.cli", "list tasks, show rendered prompts and gold answers"),
     "train": ("r1lite.train.command", "train with GRPO (or PPO) from a recipe/config"),
+    "report": ("r1lite.train.report", "write report.html for a training run (curves, held-out flips, samples)"),
     "eval": ("r1lite.eval.evaluate", "evaluate a model on math benchmarks"),
     "models": ("r1lite.models", "prepare models (e.g. convert the smollm2-135m GGUF)"),
     "serve": ("r1lite.rollout.server", "run the vLLM rollout server for a trainer (--vllm_mode server)"),

@@ -4,7 +4,9 @@ Two modes, because training and evaluation want different things:
 
 * ``strict``: only the content of the last ``<answer>...</answer>``. This is what the R1-Zero
   template asks for, so the accuracy reward also teaches the format.
-* ``lenient``: the answer tag, else the last ``\\boxed{...}``, else the last number. For scoring
+* ``lenient``: the answer tag, else the last ``\\boxed{...}`` (with the boxes right before it when only
+  connecting words or spacing separate them: ``\\boxed{-2} \\quad \\text{and} \\quad \\boxed{1}`` is the list
+  ``-2, 1``), unless a Minerva-style "The final answer is $X$" follows it, else the last number. For scoring
   models that were not trained on the template (baselines, instruct models).
 
 Every scan is linear in the text length (``rfind`` from the end, a bounded brace walk), so a
@@ -47,10 +49,38 @@ def extract_answer(text: str | None, mode: Mode = "strict") -> str | None:
     answer = answer_tag_content(text)
     if answer is not None or mode == "strict":
         return answer
+    tail = text[-_NUMBER_TAIL:]
+    stated = list(_FINAL_ANSWER.finditer(tail))
+    box_at = max(tail.rfind(cmd) for cmd in _BOX_COMMANDS)
+    if stated and stated[-1].start() > box_at:
+        return (stated[-1].group("a") or stated[-1].group("b")).strip() or None
     boxed = last_boxed_content(text)
     if boxed is not None:
-        return boxed
+        return _with_boxes_before(text, boxed)
     return last_number(text)
+
+
+_FINAL_ANSWER = re.compile(r"final answer is:?\s*(?:\$(?P<a>[^$]{1,500})\$|\\\((?P<b>.{1,500}?)\\\))", re.IGNORECASE)
+_BETWEEN_BOXES = re.compile(r"^(?:\s|\\quad|\\qquad|\\[,;: ]|\\text\s*\{\s*(?:and|or)?\s*\}|and|or|[,;$])*$")
+
+
+def _with_boxes_before(text: str, last: str) -> str:
+    """``last`` with the boxed answers right before it that only connectors separate from it, as a list."""
+    found = [last]
+    end = text.rfind(last)
+    for _ in range(8):
+        start = max(text.rfind(cmd, 0, end) for cmd in _BOX_COMMANDS)
+        if start < 0:
+            break
+        prev = last_boxed_content(text[:end])
+        if prev is None:
+            break
+        prev_end = text.rfind(prev, 0, end) + len(prev) + 1  # the closing brace
+        if not _BETWEEN_BOXES.match(text[prev_end : end - len("\\boxed{")].strip()):
+            break
+        found.insert(0, prev)
+        end = text.rfind(prev, 0, prev_end)
+    return ", ".join(found)
 
 
 def answer_tag_content(text: str) -> str | None:

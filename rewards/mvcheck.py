@@ -13,6 +13,9 @@ inequalities follow the gold's form (:mod:`.rules`), and two guards run after ma
   ``\\frac{665857}{470832}`` = ``\\sqrt{2}`` there; here decimals must agree to 4 significant digits
   and exact values exactly (to 40 digits).
 
+An answer written as a sentence is graded by the answer it states (:mod:`.sentence`); when math-verify says
+two expressions differ, identities its ``simplify`` misses get a second look (:mod:`.symbolic`).
+
 ``i`` is the imaginary unit in an answer without other variables (math-verify makes ``2i`` and ``2 i``
 two different symbols and ``i^2`` a square).
 
@@ -33,15 +36,23 @@ from typing import Any
 
 from .guards import DEFAULT_TIMEOUT, Verdict
 from .normalize import canonical, juxtaposed_numbers, mathverify_inputs, normalize
-from .numeric import REL_TOL, exact_value, numeric_fast_path
+from .numeric import REL_TOL, exact_value, numeric_fast_path, rounds_to_gold
 from .rules import (
+    MAX_ITEMS,
+    SCIENTIFIC_UNIT,
     Shape,
     apply_units,
+    compare_bases,
+    compare_ratios,
     inequality_as_interval,
     list_shapes,
+    shape,
+    split_unit,
     strip_assignment,
     vector_as_gold,
 )
+from .sentence import sentence_answer
+from .symbolic import decimal_coefficient_match, equal_after_rewriting
 
 _GOLD_CACHE: OrderedDict[str, list] = OrderedDict()
 _GOLD_CACHE_SIZE = 4096
@@ -190,7 +201,9 @@ def gold_fragment(gold_text: str, gold_parsed: list) -> bool:
     expr = gold_parsed[0] if gold_parsed else None
     if not isinstance(expr, sympy.Expr) or not expr.is_number or _BOUND.search(gold_text):
         return False
-    text = _UNIT_TAIL.sub("", gold_text)  # "\\frac{37}{4} m", "\\frac{1}{\\sqrt{2}}c": a unit, not a variable
+    spans = re.findall(r"(?<!\\)\$([^$]+)\$", gold_text)
+    text = " ".join(spans) if spans else gold_text  # "$125$ miles": the words outside the mathematics are no variables
+    text = _UNIT_TAIL.sub("", text)  # "\\frac{37}{4} m", "\\frac{1}{\\sqrt{2}}c": a unit, not a variable
     if _GREEK.search(text):
         return True
     letters = set(re.findall(r"[A-Za-z]", _NOT_VARIABLES.sub(" ", text))) - {"e", "i"}
@@ -214,6 +227,8 @@ def rounding_made_equal(gold: Any, pred: Any) -> bool:
     if pair is None:
         return False
     a, b = (sympy.N(x, 60) for x in pair)
+    if not (a.is_finite and b.is_finite):  # oo against +oo: no rounding involved (and oo - oo is nan)
+        return False
     diff, scale = abs(a - b), max(abs(a), abs(b))
     if diff == 0 or scale == 0:
         return False
@@ -277,7 +292,7 @@ def check_answer(
                 return Verdict(fast, fast_path=True, reason="" if fast else "different number")
             gold_parsed = parse_gold(gn)
             same_text = canonical(pred) == canonical(gold)
-            if not has_expr(gold_parsed) or gold_fragment(gn, gold_parsed):
+            if (not has_expr(gold_parsed) or gold_fragment(gn, gold_parsed)) and not entries_parse(gn):
                 if same_text:
                     return Verdict(True, fast_path=True, reason="same text as gold")
                 why = "gold unparseable" if not has_expr(gold_parsed) else "gold parsed only in part"
@@ -285,6 +300,13 @@ def check_answer(
             if shortcut and same_text:
                 return Verdict(True, fast_path=True, reason="same text as gold")
             stage = "pred"
+            gold_shape = shape(gn)
+            said = sentence_answer(pn, gn, len(gold_shape.items) if gold_shape.kind in ("list", "set") else 1)
+            if said is not None:
+                pn = normalize(said)
+                fast = numeric_fast_path(pn, gn)
+                if fast is not None:
+                    return Verdict(fast, fast_path=True, reason="" if fast else "different number")
             pn = inequality_as_interval(pn, gn) or pn
             shapes = list_shapes(pn, gn)
             if shapes is not None:
@@ -296,6 +318,8 @@ def check_answer(
         return Verdict(False, timed_out=True, reason=f"{stage} timed out after {timeout}s")
     except (MemoryError, RecursionError) as exc:
         return Verdict(False, parse_failed=True, reason=f"{stage}: {type(exc).__name__}")
+    except Exception as exc:  # noqa: BLE001 - a sympy error (NaN comparison, ...) is no credit, not a dead worker
+        return Verdict(False, parse_failed=True, reason=f"{stage}: {type(exc).__name__}: {exc}"[:200])
 
 
 def _compare_lists(pred: Shape, gold: Shape, shortcut: bool) -> Verdict:
@@ -310,7 +334,8 @@ def _compare_lists(pred: Shape, gold: Shape, shortcut: bool) -> Verdict:
     if gold.kind == "tuple":
         ok = len(p_items) == len(g_items) and all(same(p, g) for p, g in zip(p_items, g_items, strict=True))
         return Verdict(ok, reason="" if ok else "entries differ or are in another order")
-    if gold.kind == "set":
+    if gold.kind == "set" or len(_distinct(g_items, same)) == len(g_items):
+        # a set, or a solution list without repeats: a solution written twice is still that solution
         p_items, g_items = _distinct(p_items, same), _distinct(g_items, same)
     unmatched = list(g_items)
     for p in p_items:
@@ -342,12 +367,19 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     fast = numeric_fast_path(pn, gn)
     if fast is not None:
         return Verdict(fast, reason="" if fast else "different number")
+    for rule, why in ((compare_bases, "another number in its base"), (compare_ratios, "another ratio")):
+        verdict = rule(pn, gn)
+        if verdict is not None:
+            return Verdict(verdict, reason="" if verdict else why)
     if juxtaposed_numbers(pn):
         return Verdict(False, parse_failed=True, reason="two numbers side by side")
+    unit = split_unit(pn)[1]
     units = apply_units(pn, gn)
     if units is False:
         return Verdict(False, reason="units of another kind")
     pn, gn = units
+    if unit is not None and SCIENTIFIC_UNIT.match(unit) and rounds_to_gold(pn, gn, integer=True):
+        return Verdict(True, reason="a measured value at the gold's precision")
     pn = inequality_as_interval(pn, gn) or vector_as_gold(pn, gn) or pn
     fast = numeric_fast_path(pn, gn)
     if fast is not None:
@@ -363,12 +395,33 @@ def _compare_items(pn: str, gn: str, shortcut: bool, whole: bool = True) -> Verd
     ok = bool(verify(gold_parsed, pred_parsed, timeout_seconds=None))
     if not has_expr(pred_parsed):
         return Verdict(False, parse_failed=True, reason="prediction unparseable")
+    import sympy
+
     gold_expr, pred_expr = gold_parsed[0], pred_parsed[0]
     if ok and "%" not in pn + gn and rounding_made_equal(gold_expr, pred_expr):  # 9 = 9% is no rounding
         return Verdict(False, reason="equal only after rounding")
     if not ok and equal_with_imaginary_i(gold_expr, pred_expr):
         return Verdict(True, reason="equal with i the imaginary unit")
+    if not ok and isinstance(pred_expr, sympy.Eq) and isinstance(gold_expr, sympy.Expr):
+        pred_expr = pred_expr.rhs  # "z(t) = C e^{-2t} + ...": the expression it names
+    if not ok and equal_after_rewriting(gold_expr, pred_expr):
+        return Verdict(True, reason="equal once logs, exponentials and i are rewritten")
+    if not ok and decimal_coefficient_match(gold_expr, pred_expr, gn):
+        return Verdict(True, reason="the gold's decimal coefficient at its precision")
     return Verdict(ok)
+
+
+def entries_parse(gold: str) -> bool:
+    """A list gold math-verify cannot parse whole (``\\frac{-1 \\pm \\sqrt{5}}{2}``) is gradable when each of
+    its entries parses whole."""
+    entries = shape(gold).items
+    if len(entries) < 2 or len(entries) > MAX_ITEMS:
+        return False
+    for entry in entries:
+        parsed = parse_gold(entry)
+        if not has_expr(parsed) or gold_fragment(entry, parsed):
+            return False
+    return True
 
 
 def gold_verdict(gold: str, timeout: float | None = DEFAULT_TIMEOUT) -> Verdict:
@@ -380,7 +433,7 @@ def gold_verdict(gold: str, timeout: float | None = DEFAULT_TIMEOUT) -> Verdict:
             if exact_value(gn) is not None:
                 return Verdict(True)
             parsed = parse_gold(gn)
-            if not has_expr(parsed) or gold_fragment(gn, parsed):
+            if (not has_expr(parsed) or gold_fragment(gn, parsed)) and not entries_parse(gn):
                 return Verdict(False, gold_unparseable=True, reason="gold unparseable")
             return Verdict(True)
     except Deadline:

@@ -95,18 +95,81 @@ def close(a: Fraction, b: Fraction, decimal: bool) -> bool | None:
     return None
 
 
+_GOLD_DECIMAL = re.compile(r"^-?(?P<int>\d*)\.(?P<frac>\d+)$")
+_GOLD_SCIENTIFIC = re.compile(r"^-?(?P<int>\d+)(?:\.(?P<frac>\d+))?\s*\\times\s*10\s*\^\s*\{?\s*[+-]?\d+\s*\}?$")
+_GOLD_INTEGER = re.compile(r"^-?(?P<int>[1-9]\d*)$")
+
+
+def gold_digits(gold: str, integer: bool = False) -> int | None:
+    """Significant digits a gold is written with, when it states a measured value: a decimal with two or more
+    (``0.033``: 2, ``6630.0``: 5) or scientific notation (``6.6\\times10^{-34}``, normalised from ``6.6e-34``: 2); with
+    ``integer``, also an integer (``560``: 2, its trailing zeros not counted). None for anything else."""
+    s = unwrap(gold).strip()
+    m = _GOLD_DECIMAL.match(s)
+    if m:  # a one-digit decimal (0.5) is taken as exact: rounding would span 0.45 to 0.55
+        digits = (m.group("int") + m.group("frac")).lstrip("0")
+        return len(digits) if len(digits) >= 2 else None
+    m = _GOLD_SCIENTIFIC.match(s)
+    if m:
+        digits = (m.group("int") + (m.group("frac") or "")).lstrip("0")
+        return len(digits) or None
+    m = _GOLD_INTEGER.match(s) if integer else None
+    return len(m.group("int").rstrip("0")) if m else None
+
+
+def round_significant(value: Fraction, digits: int) -> Fraction:
+    """``value`` rounded half away from zero to ``digits`` significant digits, exactly."""
+    if value == 0:
+        return value
+    d = Decimal(value.numerator) / Decimal(value.denominator) if abs(value) < 10**30 else Decimal(float(value))
+    quantum = Decimal(1).scaleb(d.adjusted() - digits + 1)
+    from decimal import ROUND_HALF_UP
+
+    return Fraction(d.quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def rounds_to_gold(pred: str, gold: str, integer: bool = False) -> bool:
+    """Minerva's convention for measured values: the prediction, rounded to the gold's own significant
+    digits (:func:`gold_digits`), is the gold (``6.63\\times10^{-34}`` earns ``6.6e-34``; ``6.7e-34`` and
+    ``1.8e-6`` against ``1.77e-6`` do not). The prediction must be a decimal too (``\\frac{1}{3}`` is not
+    ``0.33``); percents and non-numbers never match this way."""
+    digits = gold_digits(gold, integer)
+    p, g = exact_value(pred), exact_value(gold)
+    if digits is None or p is None or g is None or p[2] or g[2] or p[0] == 0:
+        return False
+    if not (p[1] or integer or _GOLD_SCIENTIFIC.match(unwrap(gold).strip())):
+        return False  # an exact value (1/3, 0.3 repeating) is no measurement: 1/3 is not 0.33 (but is 3.3e-1)
+    return round_significant(p[0], digits) == g[0]
+
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")
+
+
+def _decimal_comma(text: str) -> tuple[Fraction, bool, bool] | None:
+    """``1000,99`` read as ``1000.99`` -- only against a decimal on the other side, and only where the comma
+    cannot be a thousands separator (not three digits after it)."""
+    s = unwrap(text).strip()
+    return exact_value(s.replace(",", ".")) if _DECIMAL_COMMA.match(s) else None
+
+
 def numeric_fast_path(pred: str, gold: str) -> bool | None:
     """Verdict for two plain numbers (normalised text), or None to defer to the worker.
 
-    A percent on one side matches the other side's number as written or divided by 100.
+    A percent on one side matches the other side's number as written or divided by 100; a decimal or
+    scientific gold is matched at its own precision (:func:`rounds_to_gold`).
     """
     p, g = exact_value(pred), exact_value(gold)
+    if p is None and g is not None and g[1]:
+        p = _decimal_comma(pred)
+    elif g is None and p is not None and p[1]:
+        g = _decimal_comma(gold)
     if p is None or g is None:
         return None
     (pv, pdec, ppct), (gv, gdec, gpct) = p, g
     decimal = pdec or gdec
     if ppct == gpct:
-        return close(pv, gv, decimal)
+        verdict = close(pv, gv, decimal)
+        return True if verdict is not True and rounds_to_gold(pred, gold) else verdict
     pcs = [pv, pv / 100] if ppct else [pv]
     gcs = [gv, gv / 100] if gpct else [gv]
     verdicts = [close(a, b, decimal) for a in pcs for b in gcs]

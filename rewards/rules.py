@@ -1,5 +1,5 @@
 """Own rules, for what a rewrite before parsing cannot fix: answer lists and their order, units, degrees
-against radians, inequalities against intervals, vectors written as tuples.
+against radians, inequalities against intervals, vectors written as tuples, numbers in a base, ratios.
 
 Each rule reads the *gold's form* to decide what the prediction means, because only the gold says what
 kind of answer was asked for:
@@ -7,7 +7,8 @@ kind of answer was asked for:
 * **lists** -- a gold in parentheses, ``(2,3,4)``, is an ordered tuple: a bare ``2,4,3`` is compared in
   order. A gold in set braces, ``\\{1,2\\}``, is a set (repeats collapse). A bare gold list,
   ``-2, 1`` or ``3, 5, 7``, is MATH's "enter all solutions, separated by commas": its order carries no
-  meaning, but every entry counts, so it is compared as a multiset (``-2`` does not match ``-2,-2``).
+  meaning, but every entry counts, so it is compared as a multiset (``-2`` does not match ``-2,-2``);
+  against a gold list without repeats a solution written twice counts once.
   ``A \\pm B`` is the two entries ``A+B, A-B``; ``x = 1 \\text{ or } x = -2`` the entries ``1, -2``.
   A comma between digit groups (``1,000``) is a thousands separator unless the gold is a list whose
   entries it would then match (``1,500`` against the gold ``1, 500``).
@@ -19,6 +20,10 @@ kind of answer was asked for:
   ``x \\ne 0``) becomes interval notation when the gold is unambiguously an interval (brackets,
   ``\\infty``, ``\\cup``, ``\\mathbb{R}``); ``(2,5)`` alone may be a point, so it converts nothing.
 * **vectors** -- ``(1,2)`` equals the column vector ``\\begin{pmatrix}1\\\\2\\end{pmatrix}``.
+* **bases** -- ``1011_2`` is its value in base 2 (not ``1011_3``); bare digits against a gold in a base are
+  read in that base.
+* **ratios** -- ``a:b:c`` is ordered, equal to a proportional ratio (``6:8:10`` = ``3:4:5``, not ``3:5:4``).
+* ``|x| \\le 2`` is ``[-2, 2]`` against an interval gold; ``p=5,q=2;p=7,q=2`` is the tuples ``(5,2), (7,2)``.
 
 Standard library only: the verify workers import this module too.
 """
@@ -38,7 +43,7 @@ MAX_ITEMS = 16  # longer lists go to math-verify whole: n^2 element checks must 
 # ----------------------------------------------------------------------------------------------
 
 _CONNECTOR = re.compile(r"\\(?:text|textrm|mbox)\s*\{\s*(?:and|or)\s*\}|\\quad|\\qquad|\\lor|\\vee|(?<![A-Za-z\\])(?:and|or)(?![A-Za-z])")
-_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d.])")
+_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d.])")
 _ASSIGNMENT = re.compile(r"^\s*(?:[A-Za-z](?:_\{?\w+\}?)?|\\[A-Za-z]+)\s*=(?!=)\s*(?P<rhs>.+)$", re.DOTALL)
 _PM = re.compile(r"\\(?:pm|mp)(?![A-Za-z])")
 _OPEN, _CLOSE = "([{", ")]}"
@@ -93,8 +98,9 @@ def _expand_pm(item: str) -> list[str]:
         return [item]
     m = found[0]
     depth = sum(1 if c in _OPEN else -1 if c in _CLOSE else 0 for c in item[: m.start()])
-    if depth:
-        return [item]
+    if depth:  # inside a group: "\\frac{-1 \\pm \\sqrt{5}}{2}" is the two fractions, signs in place
+        plus, minus = ("+", "-") if m.group(0) == "\\pm" else ("-", "+")
+        return [item[: m.start()] + plus + item[m.end() :], item[: m.start()] + minus + item[m.end() :]]
     head, tail = item[: m.start()].strip(), item[m.end() :].strip()
     if not tail:
         return [item]
@@ -114,6 +120,9 @@ def strip_assignment(item: str) -> str:
 def shape(answer: str, protect_thousands: bool = True) -> Shape:
     """The :class:`Shape` of an answer (already normalised)."""
     s = unwrap(answer).strip()
+    grouped = None if s.startswith("\\{") else _enclosed(s, "{", "}")
+    if grouped is not None and "," in grouped:  # "{-2021, 2021}": TeX grouping braces print nothing
+        s = grouped.strip()
     for open_, close, kind in (("\\{", "\\}", "set"), ("\\left\\{", "\\right\\}", "set"),
                                ("(", ")", "tuple"), ("\\left(", "\\right)", "tuple")):
         inner = _enclosed(s, open_, close)
@@ -121,6 +130,9 @@ def shape(answer: str, protect_thousands: bool = True) -> Shape:
             items = [i for i in _depth_split(inner, protect_thousands) if i]
             if kind == "set" or len(items) >= 2:
                 return Shape(kind, tuple(x for i in items for x in _expand_pm(i)))
+    groups = _assignment_groups(s)
+    if groups is not None:
+        return Shape("list", groups)
     s = _CONNECTOR.sub(",", s)
     items = [i for i in _depth_split(s, protect_thousands) if i]
     if len(items) == 1:
@@ -129,6 +141,20 @@ def shape(answer: str, protect_thousands: bool = True) -> Shape:
     if len(items) > 1 and _ASSIGNMENT.match(items[0]) and not any(_ASSIGNMENT.match(i) for i in items[1:]):
         items[0] = strip_assignment(items[0])  # "n = 1, 2, 3": the values of n
     return Shape("list", tuple(x for i in items for x in _expand_pm(i)))
+
+
+def _assignment_groups(s: str) -> tuple[str, ...] | None:
+    """``p=5,q=2;p=7,q=2`` -> ``("(5,2)", "(7,2)")``: solutions separated by semicolons, each a comma list of
+    assignments, are tuples of their values. None for anything else."""
+    if ";" not in s:
+        return None
+    groups = []
+    for part in s.split(";"):
+        items = [i.strip() for i in part.split(",") if i.strip()]
+        if len(items) < 2 or not all(_ASSIGNMENT.match(i) for i in items):
+            return None
+        groups.append("(" + ",".join(strip_assignment(i) for i in items) + ")")
+    return tuple(groups)
 
 
 def list_shapes(pred: str, gold: str) -> tuple[Shape, Shape] | None:
@@ -175,10 +201,16 @@ _UNIT_NAMES: dict[str, tuple[str, Fraction]] = {
 }
 _UNIT_TAIL = re.compile(
     r"^(?P<value>.*?\S)\s*(?:\\[,;: !]|~|\s)*"
-    r"(?P<unit>(?:\\(?:text|textrm|mathrm|mbox|operatorname)\s*\{[^{}]*\})+(?:\s*\^\s*\{?\s*[23]\s*\}?)?)\s*$",
+    r"(?P<unit>(?:\\(?:text|textrm|mathrm|mbox|operatorname)\s*\{[^{}]*\}(?:\s*(?:\\cdot|\\,|/)\s*(?=\\))?)+"
+    r"(?:\s*\^\s*\{?\s*[23]\s*\}?)?)\s*$",
     re.DOTALL)
 _WORD_UNIT_TAIL = re.compile(r"^(?P<value>-?\d[\d.]*)\s+(?P<unit>[A-Za-z][A-Za-z ./]*?(?:\^\{?[23]\}?)?)\s*$")
 _DEGREE = re.compile(r"\s*\^\s*\{?\s*\\circ\s*\}?\s*$|\s*\\circ\s*$")
+# Units of measured physical quantities (Minerva's answers), not of counts and money in word problems: only with
+# these does an integer gold stand for a value rounded to its digits ("557 nm" earns "560"; "18.4 hours" never "18").
+SCIENTIFIC_UNIT = re.compile(
+    r"^(?:\u00c5|\\AA|\\text\{\u00c5\}|angstroms?|nm|\u03bcm|\\mu\s*m|um|pm|fm|pc|kpc|mpc|au|ly|light[- ]years?|ev|kev|mev|gev|"
+    r"j|kj|mj|erg|w|kw|mw|k|kelvin|hz|khz|mhz|ghz|pa|kpa|atm|mol|da|kda|t|gauss|n|a|v|ohms?|c)$", re.IGNORECASE)
 _ANGLE_WORDS = {"degree": "deg", "deg": "deg", "radian": "rad", "rad": "rad"}
 
 
@@ -219,7 +251,7 @@ def split_unit(answer: str) -> tuple[str, str | None, int]:
     if not name or re.fullmatch(r"[a-z]", name) and not _known_unit(name, power):
         return s, None, 1  # a lone letter that is no unit is a variable ("5 x")
     angle = _ANGLE_WORDS.get(name[:-1] if name.endswith("s") else name)
-    return m.group("value").strip(), angle or name, power
+    return unwrap(m.group("value")), angle or name, power  # "\\boxed{5} \\text{ cm}": the value is 5
 
 
 def _scaled(value: str, factor: Fraction) -> str:
@@ -271,8 +303,35 @@ _INTERVAL_GOLD = re.compile(r"\\infty|\\cup|\\mathbb\s*\{?\s*R|\\in(?![A-Za-z])|
 _UNION_SPLIT = re.compile(r"\\(?:text|textrm|mbox)\s*\{\s*or\s*\}|(?<![A-Za-z\\])or(?![A-Za-z])|\\lor|\\vee|\\cup|,")
 
 
+_ABS_VARIABLE = re.compile(r"^(?:\\left)?\s*(?:\||\\lvert|\\vert)\s*([A-Za-z])\s*(?:\\right)?\s*(?:\||\\rvert|\\vert)$")
+
+
+def _abs_relation(part: str) -> str | None:
+    """``|x| \\le 2`` -> ``[-2, 2]``, ``|x| > 2`` -> ``(-\\infty, -2) \\cup (2, \\infty)``; else None."""
+    ops = _REL.findall(part)
+    pieces = [p.strip() for p in _REL.split(part)]
+    if len(ops) != 1 or len(pieces) != 2:
+        return None
+    op = _REL_KIND[ops[0]]
+    if _ABS_VARIABLE.match(pieces[1]) and not _ABS_VARIABLE.match(pieces[0]):
+        pieces.reverse()
+        op = {"<": ">", ">": "<", "<=": ">=", ">=": "<=", "!=": "!="}[op]
+    if not _ABS_VARIABLE.match(pieces[0]) or op == "!=" or _ABS_VARIABLE.match(pieces[1]):
+        return None
+    bound = pieces[1]
+    neg = f"-{bound}" if re.fullmatch(r"\d+(?:\.\d+)?", bound) else f"-\\left({bound}\\right)"
+    if op in ("<", "<="):
+        closed = op == "<="
+        return f"{'[' if closed else '('}{neg}, {bound}{']' if closed else ')'}"
+    closed = op == ">="
+    return f"(-\\infty, {neg}{']' if closed else ')'} \\cup {'[' if closed else '('}{bound}, \\infty)"
+
+
 def _one_relation(part: str) -> str | None:
-    """One chain such as ``2 \\le x < 5`` as interval text, or None."""
+    """One chain such as ``2 \\le x < 5`` (or ``|x| \\le 2``) as interval text, or None."""
+    interval = _abs_relation(part)
+    if interval is not None:
+        return interval
     pieces = _REL.split(part)
     ops = [_REL_KIND[m] for m in _REL.findall(part)]
     pieces = [p.strip() for p in pieces]
@@ -317,6 +376,7 @@ def inequality_as_interval(pred: str, gold: str) -> str | None:
     if not intervals or any(i is None for i in intervals):
         return None
     variables = {v for x in parts for v in _REL.split(x) if _VARIABLE.match(v.strip())}
+    variables |= {m.group(1) for x in parts for v in _REL.split(x) if (m := _ABS_VARIABLE.match(v.strip()))}
     if len({v.strip() for v in variables}) != 1:
         return None
     return " \\cup ".join(intervals)  # type: ignore[arg-type]
@@ -338,3 +398,77 @@ def vector_as_gold(pred: str, gold: str) -> str | None:
         rows = [r.strip() for r in pm.group(1).split("\\\\") if r.strip()]
         return "(" + ", ".join(rows) + ")"
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Numbers in a base, ratios
+# ----------------------------------------------------------------------------------------------
+
+_BASE_NUMBER = re.compile(r"^(?P<digits>[0-9A-Za-z]+)_\{?\s*\(?(?P<base>\d{1,2})\)?\s*\}?$")
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base_number(text: str) -> tuple[str, int | None] | None:
+    """``("1011", 2)`` for ``1011_2`` / ``1011_{2}``, ``("1011", None)`` for bare digits, else None."""
+    s = unwrap(text).strip().replace("\\text{", "").replace("\\mathrm{", "")
+    m = _BASE_NUMBER.match(s)
+    if m:
+        base = int(m.group("base"))
+        digits = m.group("digits").lower()
+        if 2 <= base <= 36 and all(_DIGITS.index(d) < base for d in digits):
+            return digits, base
+        return None
+    return (s, None) if s.isdigit() else None
+
+
+def compare_bases(pred: str, gold: str) -> bool | None:
+    """A number written in a base (``1011_2``) is its value in that base: ``1011_2`` is not ``1011_3``,
+    ``11_{10}`` is ``1011_2``; bare digits against a gold in a base are read in the gold's base (the
+    question names it). None when neither side names a base."""
+    p, g = _base_number(pred), _base_number(gold)
+    if p is None or g is None or (p[1] is None and g[1] is None):
+        return None
+    if p[1] is None:
+        return p[0].lstrip("0") == g[0].lstrip("0")
+    if g[1] is None:
+        return int(p[0], p[1]) == int(g[0])
+    return int(p[0], p[1]) == int(g[0], g[1])
+
+
+_RATIO = re.compile(r"^[^:=]+(?::[^:=]+)+$")
+
+
+def _ratio_parts(text: str) -> list[Fraction] | None:
+    from .numeric import exact_value
+
+    s = unwrap(text).strip()
+    if "=" in s:
+        s = s.rsplit("=", 1)[1].strip()  # "V_{1}:V_{2}=11:21"
+    if not _RATIO.match(s) or "\\in" in s:
+        return None
+    parts = [exact_value(p.strip()) for p in s.split(":")]
+    if any(p is None or p[2] for p in parts):
+        return None
+    return [p[0] for p in parts]  # type: ignore[index]
+
+
+def compare_ratios(pred: str, gold: str) -> bool | None:
+    """``a:b:c`` is an ordered ratio, equal to another when proportional term by term (``6:8:10`` is
+    ``3:4:5``, ``3:5:4`` is not); with a zero term (a time ``12:00``) the terms must be equal. A two-term
+    ratio also equals its quotient (``7:32`` = ``\\frac{7}{32}``). None unless the gold is a ratio of numbers."""
+    from .numeric import exact_value
+
+    g = _ratio_parts(gold)
+    if g is None:
+        return None
+    p = _ratio_parts(pred)
+    if p is None:
+        single = exact_value(pred)
+        if single is None or single[2]:
+            return None
+        return len(g) == 2 and g[1] != 0 and single[0] == g[0] / g[1]
+    if len(p) != len(g):
+        return False
+    if 0 in p or 0 in g:
+        return p == g
+    return all(pi * g[0] == gi * p[0] for pi, gi in zip(p, g, strict=True))

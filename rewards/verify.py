@@ -119,7 +119,7 @@ def decide(pred: str | None, gold: str | None) -> tuple[Verdict | None, bool]:
         return Verdict(True, fast_path=True, reason="same text as gold"), False
     if juxtaposed_numbers(pn):
         return Verdict(False, parse_failed=True, reason="two numbers side by side"), True
-    if certainly_unparseable(pred) or (empty_latex(pred) and exact_value(gn) is not None):
+    if certainly_unparseable(pn) or (empty_latex(pred) and exact_value(gn) is not None):
         return Verdict(False, parse_failed=True, reason="prediction unparseable"), True
     return None, False
 

@@ -77,7 +77,8 @@ class Arithmetic(ProceduralTask):
         numbers = [rng.randint(low, 10**self.digits - 1) for _ in range(self.operands)]
         ops = [rng.choice(self.operators) for _ in range(self.operands - 1)]
         expr = " ".join([str(numbers[0])] + [f"{op} {n}" for op, n in zip(ops, numbers[1:], strict=True)])
-        return {"question": f"What is {expr}?", "answer": str(evaluate(numbers, ops))}
+        kind = "".join(op for op in ALLOWED_OPERATORS if op in ops)  # the problem type: which operators
+        return {"question": f"What is {expr}?", "answer": str(evaluate(numbers, ops)), "type": kind}
 
     def problem_key(self, row: dict[str, Any]) -> str:
         expr = row["question"].removeprefix("What is ").removesuffix("?")

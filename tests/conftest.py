@@ -84,3 +84,18 @@ def tiny_model_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
 
     smollm2_dir = request.getfixturevalue("smollm2_dir")
     return make_tiny_llama(tmp_path_factory.mktemp("tiny_llama"), tokenizer_spec=smollm2_dir)
+
+
+PARITY_RULE = '''
+def length_parity(completions, **kwargs):
+    """1.0 for completions with an even number of characters: a reward a random tiny model earns half the time."""
+    return [float(len(c if isinstance(c, str) else c[0]["content"]) % 2 == 0) for c in completions]
+'''
+
+
+@pytest.fixture(scope="session")
+def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A reward rule loaded from a file (``path.py:fn``), as users load their own: a learning signal for tiny models."""
+    path = tmp_path_factory.mktemp("rules") / "parity.py"
+    path.write_text(PARITY_RULE)
+    return f"{path}:length_parity"

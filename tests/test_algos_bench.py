@@ -16,8 +16,10 @@ def fake_run(folder: Path, before: float, mid: float, after: float, step3_time: 
     passes in ``heldout_metrics.jsonl`` as runs write them now; else in ``metrics.jsonl`` as older runs did."""
     folder.mkdir(parents=True)
     rows = [{"step": 0, "time": 100.0, "heldout/accuracy": before, "heldout/seconds": 10.0},
-            {"step": 1, "time": 110.0, "loss": 0.1, "reward": 0.3, "step_time": 10.0},
-            {"step": 2, "time": 120.0, "loss": 0.1, "reward": 0.4, "step_time": 10.0},
+            {"step": 1, "time": 110.0, "loss": 0.1, "reward": 0.3, "step_time": 10.0,
+             "diag/reflection_rate": 0.5, "diag/length_wrong": 40.0, "entropy": 1.0},
+            {"step": 2, "time": 120.0, "loss": 0.1, "reward": 0.4, "step_time": 10.0,
+             "diag/reflection_rate": 0.3, "diag/length_wrong": 30.0, "diag/length_correct": 20.0, "entropy": 0.8},
             {"step": 2, "time": 125.0, "heldout/accuracy": mid, "heldout/seconds": 5.0},
             {"step": 3, "time": 125.0 + step3_time, "loss": 0.1, "reward": 0.5, "step_time": step3_time},
             {"step": 4, "time": 135.0 + step3_time, "loss": 0.1, "reward": 0.6, "step_time": 10.0},
@@ -79,6 +81,23 @@ def test_report_from_fake_runs(tmp_path: Path) -> None:
     assert "| grpo | 10.0 | - | 0.20 -> 0.35 | 0.35 (4) | 2 | 2 |" in readme and "| rloo |" in readme and "never" in readme
     assert "\nTwo lanes.\n" in readme and "--note" not in report["meta"]["command"]
     assert (out / "curves.png").stat().st_size > 5000
+    # R1-Zero diagnostics from metrics.jsonl: seed means at the steps both seeds logged
+    assert g["reflection_curve"] == [[1, 0.5], [2, 0.3]] and g["length_correct_curve"] == [[2, 20.0]]
+    assert (g["reflection_first"], g["reflection_last"]) == (0.5, 0.3) and g["length_wrong_last"] == 30.0
+    assert report["summary"]["diagnostics"]["rloo"]["entropy_last"] == pytest.approx(0.8)
+    assert "| grpo | 0.50 -> 0.30 | 20 | 30 | 1.00 -> 0.80 |" in readme
+    assert "ppo_vs_grpo" not in report["summary"]
+
+
+def test_group_and_algo_set_reach_one_estimator(tmp_path: Path) -> None:
+    bench = load_bench("algos")
+    args = bench.parse(["--estimators", "grpo,ppo", "--group", "ppo=1", "--algo_set", "ppo:critic_learning_rate=1e-4",
+                        "--set", "beta=0.0"])
+    ppo = bench.train_argv("ppo", 1, tmp_path, args, None)
+    grpo = bench.train_argv("grpo", 1, tmp_path, args, None)
+    assert ppo[ppo.index("--num_generations") + 1] == "1" and grpo[grpo.index("--num_generations") + 1] == "8"
+    assert "--critic_learning_rate" in ppo and "--critic_learning_rate" not in grpo
+    assert "--beta" in ppo and "--beta" in grpo
 
 
 def test_bad_arguments_fail_clearly(capsys: pytest.CaptureFixture) -> None:
@@ -89,6 +108,12 @@ def test_bad_arguments_fail_clearly(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         bench.parse(["--estimators", "rloo", "--num_generations", "1", "--completions", "4"])
     assert "rloo needs --num_generations >= 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse(["--estimators", "grpo", "--group", "grpo=1"])
+    assert "grpo needs --group grpo=G >= 2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        bench.parse(["--estimators", "ppo", "--group", "ppo=3"])
+    assert "must be a multiple of ppo's completions per prompt (3)" in capsys.readouterr().err
 
 
 def test_best_point_of_a_curve_that_peaks_and_falls() -> None:

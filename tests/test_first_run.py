@@ -17,16 +17,12 @@ import pytest
 from r1lite.train.command import main
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
-PARITY = '''
-def length_parity(completions, **kwargs):
-    """1.0 for an even number of characters: a random model earns it half the time (signal)."""
-    return [float(len(c if isinstance(c, str) else c[0]["content"]) % 2 == 0) for c in completions]
-'''
 
 
 def args(model: str, out: Path, *extra: str) -> list[str]:
     return ["--model", model, "--output_dir", str(out), "--preset", "cpu", "--sampler", "transformers",
-            "--per_device_train_batch_size", "8", "--num_generations", "4", "--max_completion_length", "8",
+            "--per_device_train_batch_size", "8", "--gradient_accumulation_steps", "1", "--num_generations", "4",
+            "--max_completion_length", "8",
             "--heldout_n", "2", "--heldout_batch_size", "2", "--learning_rate", "1e-3", "--save_steps", "2",
             "--table_every", "0", "--max-steps", "3", *extra]
 
@@ -34,12 +30,6 @@ def args(model: str, out: Path, *extra: str) -> list[str]:
 def read(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
-
-@pytest.fixture(scope="module")
-def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("rules") / "parity.py"
-    path.write_text(PARITY)
-    return f"{path}:length_parity"
 
 
 def test_dry_run_without_signal_says_so(tiny_model_dir: str, tmp_path: Path, capfd: pytest.CaptureFixture) -> None:

@@ -14,20 +14,9 @@ from r1lite.train.command import main, parse_config
 from r1lite.train.config import ConfigError
 
 RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
-RULE = '''
-def length_parity(completions, **kwargs):
-    """1.0 for completions with an even number of characters: a reward a random tiny model earns half the time."""
-    return [float(len(c if isinstance(c, str) else c[0]["content"]) % 2 == 0) for c in completions]
-'''
 PPO_METRICS = ("ppo/value_loss", "ppo/explained_variance", "ppo/value_mean", "ppo/returns_mean",
                "ppo/value_clipfrac", "kl", "ppo/kl_seq", "ppo/beta", "ppo/critic_grad_norm", "time/critic")
 
-
-@pytest.fixture(scope="module")
-def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("rules") / "parity.py"
-    path.write_text(RULE)
-    return f"{path}:length_parity"
 
 
 def ppo_args(model: str, out: Path, rule: str, *extra: str) -> list[str]:

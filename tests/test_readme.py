@@ -14,8 +14,12 @@ README = (REPO / "README.md").read_text()
 RECIPES = sorted(p.stem for p in (REPO / "recipes").glob("*.yaml"))
 
 
-def recipe_table() -> dict[tuple[str, str], list[str]]:
-    """(recipe, preset) -> the other cells of the README's recipe table."""
+TRAINING = (REPO / "docs" / "training.md").read_text()
+
+
+def recipe_table(text: str = README) -> dict[tuple[str, str], list[str]]:
+    """(recipe, preset) -> the other cells of the recipe table in ``text`` (the README's, or the docs')."""
+    README = text
     start = README.index("<!-- recipe-table")
     rows: dict[tuple[str, str], list[str]] = {}
     for line in README[start:].splitlines()[3:]:
@@ -36,14 +40,17 @@ def expected_cells(recipe: str, preset: str) -> list[str]:
             str(cfg.max_completion_length), steps, f"{cfg.learning_rate:g}", str(cfg.heldout_n), template]
 
 
-def test_recipe_table_lists_every_recipe_and_preset() -> None:
-    assert RECIPES and set(recipe_table()) == {(r, p) for r in RECIPES for p in ("cpu", "gpu")}
+@pytest.mark.parametrize("text", [README, TRAINING], ids=["README", "docs/training.md"])
+def test_recipe_table_lists_every_recipe_and_preset(text: str) -> None:
+    assert RECIPES and set(recipe_table(text)) == {(r, p) for r in RECIPES for p in ("cpu", "gpu")}
 
 
 @pytest.mark.parametrize("recipe", RECIPES)
 @pytest.mark.parametrize("preset", ["cpu", "gpu"])
 def test_recipe_table_row_matches_the_yaml(recipe: str, preset: str) -> None:
-    assert recipe_table()[(recipe, preset)] == expected_cells(recipe, preset)
+    expected = expected_cells(recipe, preset)
+    assert recipe_table()[(recipe, preset)] == expected
+    assert recipe_table(TRAINING)[(recipe, preset)] == expected
 
 
 def bash_block_after(marker: str) -> str:

@@ -41,7 +41,7 @@ def checker_says(pred: str, gold: str) -> Verdict:
 
 # Number forms math-verify misreads (e-notation as Euler's e; a percent sign on a decimal against the bare
 # number): there r1lite follows the labelled suite (tests/data/equivalence.jsonl), not math-verify.
-MATHVERIFY_MISREADS = ("1e3", "%", "percent")
+MATHVERIFY_MISREADS = ("1e3", "%", "percent", "1,5")  # 1,5 against 1.5: a decimal comma (docs/grader.md)
 
 
 NUMBER_FORMS = ("{v}", "${v}$", "\\boxed{{{v}}}", "{v}.00", "\\${v}", "${v}", "{v} dollars", "The answer is {v}.",

@@ -24,7 +24,7 @@ def test_only_the_policy_sets_torch_threads() -> None:
     assert not offenders, offenders
 
 
-@pytest.mark.parametrize("script", ["step_time.py", "generation.py", "grpo_vs_ppo.py"])
+@pytest.mark.parametrize("script", ["step_time.py", "generation.py", "algos.py"])
 def test_benchmarks_default_to_the_policy(script: str) -> None:
     """Each torch benchmark's --threads defaults to None (the policy), never a hard-coded count."""
     text = (REPO / "bench" / script).read_text()

@@ -12,22 +12,10 @@ from safetensors.torch import load_file
 
 from r1lite.train.command import main
 
-RULE = '''
-def length_parity(completions, **kwargs):
-    """1.0 for completions with an even number of characters: a reward a random tiny model earns half the time."""
-    return [float(len(c if isinstance(c, str) else c[0]["content"]) % 2 == 0) for c in completions]
-'''
-
-
-@pytest.fixture(scope="module")
-def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("rules") / "parity.py"
-    path.write_text(RULE)
-    return f"{path}:length_parity"
-
 
 def tiny_args(model: str, out: Path, *extra: str) -> list[str]:
     return ["--model", model, "--output_dir", str(out), "--preset", "cpu", "--per_device_train_batch_size", "8",
+            "--gradient_accumulation_steps", "1",
             "--num_generations", "4", "--max_completion_length", "12", "--heldout_n", "6",
             "--heldout_batch_size", "6", "--learning_rate", "1e-3", "--save_steps", "2", "--table_every", "2",
             *extra]

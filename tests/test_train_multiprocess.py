@@ -36,7 +36,7 @@ def test_two_process_cpu_run(tiny_model_dir: str, tmp_path: Path) -> None:
     cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
            "-m", "r1lite.recipes.arithmetic", "--preset", "cpu", "--model", tiny_model_dir, "--output_dir", str(out),
-           "--max-steps", "2", "--per_device_train_batch_size", "4", "--num_generations", "8",
+           "--max-steps", "2", "--per_device_train_batch_size", "4", "--gradient_accumulation_steps", "1", "--num_generations", "8",
            "--max_completion_length", "8", "--heldout_n", "4", "--heldout_batch_size", "4", "--save_steps", "1",
            "--learning_rate", "1e-3", "--rewards", f"{rule}:length_parity=1.0,format=0.2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": ""}

@@ -16,6 +16,7 @@ RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
 
 def args(model: str, out: Path, *extra: str) -> list[str]:
     return ["--model", model, "--output_dir", str(out), "--preset", "cpu", "--per_device_train_batch_size", "8",
+            "--gradient_accumulation_steps", "1",
             "--num_generations", "4", "--max_completion_length", "8", "--heldout_n", "2", "--heldout_batch_size", "2",
             "--learning_rate", "1e-3", "--save_steps", "2", "--table_every", "0", "--max-steps", "4", *extra]
 

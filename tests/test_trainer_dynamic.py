@@ -7,39 +7,10 @@ import copy
 
 import pytest
 import torch
-from datasets import Dataset
+from tiny_trainer import G, const_then_var, make_trainer
 from trl import GRPOTrainer
 
-from r1lite.train.config import R1Config
 from r1lite.train.trainer import R1Trainer, stop_index
-
-G = 4
-
-
-def kind_reward(completions, kind, **kwargs):
-    """'const' prompts: every completion scores 1 (zero variance); 'var': 0, 1, 2, 3 within the group."""
-    return [1.0 if k == "const" else float(i % G) for i, k in enumerate(kind)]
-
-
-def make_trainer(model_dir: str, out, **overrides) -> R1Trainer:
-    from r1lite.models import load_tokenizer
-
-    rows = [{"prompt": f"Q{i}: what is {i} + 1?", "kind": "var"} for i in range(20)]
-    rows.append({"prompt": "Q: say one", "kind": "const"})
-    params = dict(output_dir=str(out), per_device_train_batch_size=2 * G, num_generations=G,
-                  max_completion_length=10, loss_type="dapo", report_to="none", save_strategy="no", seed=3)
-    params.update(overrides)
-    trainer = R1Trainer(model=model_dir, reward_funcs=[kind_reward], args=R1Config(**params),
-                        train_dataset=Dataset.from_list(rows), processing_class=load_tokenizer(model_dir))
-    trainer.model.train()
-    trainer.current_gradient_accumulation_steps = 1  # set by Trainer.train(); these tests call the pieces directly
-    return trainer
-
-
-def batch_inputs(trainer: R1Trainer) -> list[dict]:
-    const = dict(trainer.train_dataset[20])
-    var = dict(trainer.train_dataset[0])
-    return [const] * G + [var] * G
 
 
 def grads(trainer: R1Trainer, batch: dict) -> torch.Tensor:
@@ -50,7 +21,7 @@ def grads(trainer: R1Trainer, batch: dict) -> torch.Tensor:
 
 def test_zero_variance_groups_dropped_with_identical_token_gradient(tiny_model_dir: str, tmp_path) -> None:
     trainer = make_trainer(tiny_model_dir, tmp_path)
-    inputs = batch_inputs(trainer)
+    inputs = const_then_var(trainer)
     full = GRPOTrainer._generate_and_score_completions(trainer, copy.deepcopy(inputs))
     kept = trainer._postprocess_rollout(dict(full), inputs)
     assert full["advantages"].shape[0] == 2 * G and kept["advantages"].shape[0] == G
@@ -70,14 +41,14 @@ def test_zero_variance_groups_dropped_with_identical_token_gradient(tiny_model_d
 def test_dropping_is_off_with_kl_or_when_disabled(tiny_model_dir: str, tmp_path) -> None:
     for overrides in ({"dynamic_sampling": False}, {"beta": 0.1}):
         trainer = make_trainer(tiny_model_dir, tmp_path, **overrides)
-        out = trainer._generate_and_score_completions(batch_inputs(trainer))
+        out = trainer._generate_and_score_completions(const_then_var(trainer))
         assert out["advantages"].shape[0] == 2 * G
         assert trainer._metrics["train"]["dynamic_sampling/zero_variance_frac"][-1] == pytest.approx(0.5)
 
 
 def test_refill_tops_up_with_informative_groups(tiny_model_dir: str, tmp_path) -> None:
     trainer = make_trainer(tiny_model_dir, tmp_path, dynamic_sampling_refill=2)
-    out = trainer._generate_and_score_completions(batch_inputs(trainer))
+    out = trainer._generate_and_score_completions(const_then_var(trainer))
     assert out["advantages"].shape[0] == 2 * G
     assert bool((out["advantages"] != 0).all())
     assert trainer._metrics["train"]["dynamic_sampling/refill_rounds"][-1] >= 1

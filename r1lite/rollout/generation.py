@@ -206,8 +206,10 @@ def generate(
     model.eval()
     bar, task = _progress(progress, len(rows), description)
     started, tokens = time.perf_counter(), 0
+    # seeded on a copy of torch's random state: a held-out pass inside training leaves the training stream as it was
+    forked = torch.random.fork_rng(devices=[device] if device.type == "cuda" else [])
     try:
-        with bar, torch.inference_mode():
+        with forked, bar, torch.inference_mode():
             for b, start in enumerate(range(0, len(rows), batch_size)):
                 batch = rows[start:start + batch_size]
                 width = max(len(encoded[i]) for i, _ in batch)

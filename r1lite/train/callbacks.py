@@ -88,6 +88,24 @@ class MetricsJsonl(TrainerCallback):
             f.write(json.dumps(record, default=str) + "\n")
 
 
+ENTROPY_TREND = "entropy/trend"
+TREND_WINDOW = 5
+
+
+def trend(values: list[float]) -> float | None:
+    """Least-squares slope per step of the last ``TREND_WINDOW`` values (None with fewer than 2)."""
+    ys = [v for v in values if _num(v) is not None][-TREND_WINDOW:]
+    if len(ys) < 2:
+        return None
+    mx, my = (len(ys) - 1) / 2, sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in enumerate(ys)) / sum((x - mx) ** 2 for x in range(len(ys)))
+
+
+#: r1lite.train.diagnostics in the table: length of correct / wrong completions, reflection words per completion
+DIAG_COLUMNS = (("len ok", "diag/length_correct", "{:.0f}"), ("len bad", "diag/length_wrong", "{:.0f}"),
+                ("reflect", "diag/reflection_rate", "{:.2f}"))
+
+
 # (column title, metric key or callable(logs) -> value, format)
 def _table_columns(rule_names: list[str], accuracy_rule: str | None) -> list[tuple[str, str, str]]:
     cols = [("step", "step", "{:.0f}"), ("reward", "reward", "{:.3f}")]
@@ -95,7 +113,9 @@ def _table_columns(rule_names: list[str], accuracy_rule: str | None) -> list[tup
     if accuracy_rule:
         cols.append(("parse fail", f"rewards/{accuracy_rule}/parse_failure_rate", "{:.2f}"))
     cols += [("KL", "kl", "{:.4f}"), ("clip", "clip_ratio/region_mean", "{:.3f}"), ("entropy", "entropy", "{:.2f}"),
-             ("len", "completions/mean_length", "{:.0f}"), ("zero-var", "dynamic_sampling/zero_variance_frac", "{:.2f}"),
+             ("H trend", ENTROPY_TREND, "{:+.3f}"),
+             ("len", "completions/mean_length", "{:.0f}"), *DIAG_COLUMNS,
+             ("zero-var", "dynamic_sampling/zero_variance_frac", "{:.2f}"),
              ("t gen", "time/generation", "{:.1f}"), ("t score", "time/scoring", "{:.2f}"),
              ("t logp", "time/logprobs", "{:.1f}"), ("t upd", "time/update", "{:.1f}")]
     return cols
@@ -185,6 +205,9 @@ class RichProgress(TrainerCallback):
         if not state.is_world_process_zero or not logs or "reward" not in logs:
             return
         row = {"step": state.global_step, **logs}
+        slope = trend([r.get("entropy") for r in self.rows] + [logs.get("entropy")])
+        if slope is not None and _num(logs.get("entropy")) is not None:
+            row[ENTROPY_TREND] = slope  # the table's "H trend": entropy change per step, last 5 steps
         if not self.rows:  # columns from the rule names the trainer logs (TRL's names, not the config's)
             from r1lite.train.learning_signal import logged_rules
 
@@ -230,6 +253,77 @@ class RichProgress(TrainerCallback):
             self.progress = None
 
 
+class NoSignalStop(TrainerCallback):
+    """End the run after ``patience`` consecutive steps in which every group had zero reward variance: such a step
+    updates nothing (no advantage is non-zero), so spending more of them only costs time. Says so in one line."""
+
+    KEY = "dynamic_sampling/zero_variance_frac"
+
+    def __init__(self, patience: int) -> None:
+        self.patience = int(patience)
+        self.run = 0
+        self.stopped_at: int | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        value = _num((logs or {}).get(self.KEY))
+        if value is None or not self.patience:
+            return
+        self.run = self.run + 1 if value >= 1.0 - 1e-9 else 0
+        if self.run >= self.patience and state.global_step < state.max_steps:
+            self.stopped_at = state.global_step
+            control.should_training_stop = True
+            if state.is_world_process_zero:
+                print(f"r1lite train: no learning signal left: the last {self.run} steps had no group with a reward "
+                      f"difference (they update nothing); stopping at step {state.global_step} "
+                      f"(stop_after_no_signal_steps {self.patience})", file=sys.stderr, flush=True)
+
+
+BEST_DIR = "best"
+
+
+class BestCheckpoint:
+    """``output_dir/best/``: the weights of the best held-out pass so far, by ``metric`` (higher is better), and
+    early stopping after ``patience`` held-out passes without a new best (0: never).
+
+    The "before" pass counts (a run that never beats its start keeps the base model as its best). ``save(path)``
+    writes the current weights; it is supplied by the caller, who owns the trainer.
+    """
+
+    def __init__(self, output_dir: str | Path, metric: str, save: Callable[[Path], Any], patience: int = 0) -> None:
+        self.path = Path(output_dir) / BEST_DIR
+        self.metric = metric
+        self.save = save
+        self.patience = int(patience or 0)
+        self.value: float | None = None
+        self.step: int | None = None
+        self.since_best = 0
+
+    def observe(self, step: int, metrics: dict[str, Any]) -> bool:
+        """Record one held-out pass; saves the weights and returns True when it is a new best."""
+        value = _num(metrics.get(self.metric))
+        if value is None:
+            return False
+        if self.value is None or value > self.value + 1e-12:
+            self.value, self.step, self.since_best = value, step, 0
+            self.save(self.path)
+            return True
+        self.since_best += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return bool(self.patience) and self.since_best >= self.patience
+
+    def state(self) -> dict[str, Any]:
+        return {"metric": self.metric, "value": self.value, "step": self.step, "path": self.path.name,
+                "passes_since_best": self.since_best}
+
+    def load(self, state: dict[str, Any]) -> None:
+        if state.get("metric") == self.metric and _num(state.get("value")) is not None:
+            self.value, self.step = float(state["value"]), state.get("step")
+            self.since_best = int(state.get("passes_since_best", 0))
+
+
 class HeldoutEval(TrainerCallback):
     """Held-out ``format_rate`` / ``accuracy`` before training, every ``every`` steps, and after training.
 
@@ -238,12 +332,15 @@ class HeldoutEval(TrainerCallback):
     """
 
     def __init__(self, output_dir: str | Path, evaluate: Callable[[Any], tuple[dict, list]], every: int = 0,
-                 metrics: MetricsJsonl | None = None, extra: dict[str, Any] | None = None) -> None:
+                 metrics: MetricsJsonl | None = None, extra: dict[str, Any] | None = None,
+                 best: BestCheckpoint | None = None) -> None:
         self.dir = Path(output_dir)
         self.evaluate = evaluate
         self.every = every
         self.metrics = metrics
         self.extra = extra or {}
+        self.best = best
+        self.stopped_early_at: int | None = None
 
     @property
     def summary_path(self) -> Path:
@@ -275,20 +372,38 @@ class HeldoutEval(TrainerCallback):
         if self.metrics is not None:
             self.metrics.append_heldout({"step": step, "phase": label, "time": time.time(),
                                          **{k: v for k, v in metrics.items() if _num(v) is not None}})
+        if self.best is not None and self.best.observe(step, metrics):
+            print(f"held-out [{label}] step {step}: new best {self.best.metric} {self.best.value} -> "
+                  f"{self.best.path}", file=sys.stderr, flush=True)
         return metrics
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if not state.is_world_process_zero:
             return
         summary = self._load()
+        if self.best is not None and isinstance(summary.get("best"), dict):  # a resumed run keeps its best
+            self.best.load(summary["best"])
         if "before" not in summary:
             summary = {"before": self._run(model, "before", state.global_step), **self.extra}
+            if self.best is not None:
+                summary["best"] = self.best.state()
             self._save(summary)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if (state.is_world_process_zero and self.every and state.global_step % self.every == 0
                 and state.global_step < state.max_steps):
             self._run(model, f"step{state.global_step}", state.global_step)
+            if self.best is not None:
+                summary = self._load()
+                summary["best"] = self.best.state()
+                self._save(summary)
+                if self.best.should_stop:
+                    self.stopped_early_at = state.global_step
+                    control.should_training_stop = True
+                    print(f"r1lite train: early stop at step {state.global_step}: {self.best.since_best} held-out "
+                          f"passes without a better {self.best.metric} than {self.best.value} (step "
+                          f"{self.best.step}; early_stopping_patience {self.best.patience})", file=sys.stderr,
+                          flush=True)
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         if not state.is_world_process_zero:
@@ -299,6 +414,11 @@ class HeldoutEval(TrainerCallback):
         for key in ("accuracy", "format_rate"):
             if _num(before.get(key)) is not None and _num(after.get(key)) is not None:
                 summary.setdefault("delta", {})[key] = after[key] - before[key]
+        summary["final"] = {"step": state.global_step, "path": "final"}
+        if self.best is not None:
+            summary["best"] = self.best.state()
+            if self.stopped_early_at is not None:
+                summary["early_stopped_at"] = self.stopped_early_at
         self._save(summary)
 
 
@@ -348,7 +468,8 @@ def plot_curves(metrics_path: Path, out_path: Path, rule_names: list[str]) -> Pa
 
 
 def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule_names: list[str]) -> Any:
-    """The figure: training rewards (left) and held-out accuracy / format rate (right) against steps.
+    """The figure: training rewards and held-out accuracy / format rate against steps, then the R1-Zero
+    diagnostics (:func:`r1lite.train.diagnostics.draw_panels`).
 
     Steps are integers on the axis; each curve has its own line style and marker (hollow and filled
     alternate), so curves that coincide, e.g. held-out accuracy and format both at 1.0, all stay visible.
@@ -356,9 +477,19 @@ def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    from r1lite.train.diagnostics import draw_panels
     from r1lite.train.learning_signal import logged_rules
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, axes = plt.subplots(2, 4, figsize=(22, 9))
+    ax1, ax2 = axes[0][0], axes[0][1]
+    draw_panels(list(axes.flat[2:6]), steps, _style)  # R1-Zero diagnostics: shares, lengths, reflection, per type
+    entropy = [(r["step"], r["entropy"]) for r in steps if _num(r.get("entropy")) is not None]
+    if entropy:
+        _entropy_panel(axes.flat[6], entropy)
+    else:
+        axes.flat[6].set(title="policy entropy")
+        axes.flat[6].text(0.5, 0.5, "not logged", ha="center", va="center", transform=axes.flat[6].transAxes)
+    axes.flat[7].axis("off")
     names = list(dict.fromkeys([n for r in steps for n in logged_rules(r)] or rule_names))
     curves = [("reward", "total reward")] + [(f"rewards/{n}/mean", n) for n in names]
     for i, (key, label) in enumerate(curves):
@@ -387,3 +518,27 @@ def draw_curves(steps: list[dict[str, Any]], heldout: list[dict[str, Any]], rule
             ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def _entropy_panel(ax: Any, points: list[tuple[int, float]]) -> None:
+    """Policy entropy per step (nats per token) and its trend (slope over the last 5 steps, right axis):
+    a falling entropy with a negative trend that does not level off is entropy collapse."""
+    from matplotlib.ticker import MaxNLocator
+
+    xs, ys = zip(*points, strict=True)
+    ax.plot(xs, ys, label="entropy", **_style(0, len(xs)))
+    slopes = [(x, trend(list(ys[:k + 1]))) for k, x in enumerate(xs)]
+    slopes = [(x, v) for x, v in slopes if v is not None]
+    ax.set(xlabel="step", ylabel="entropy (nats/token)", title="policy entropy")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if slopes:
+        twin = ax.twinx()
+        sx, sy = zip(*slopes, strict=True)
+        twin.plot(sx, sy, color="gray", label="trend (per step, last 5)", **_style(1, len(sx)))
+        twin.axhline(0.0, color="gray", linewidth=0.6)
+        twin.set_ylabel("entropy trend (per step)")
+        lines = ax.get_lines() + twin.get_lines()[:1]
+        ax.legend(lines, [line.get_label() for line in lines], fontsize=8)
+    else:
+        ax.legend(fontsize=8)

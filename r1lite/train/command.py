@@ -99,10 +99,36 @@ def _load_task(cfg: R1Config) -> Any:
 
 
 def _prompts(dataset: Any, cfg: R1Config, tokenizer: Any) -> Any:
+    from r1lite.tasks.base import TaskError
     from r1lite.tasks.templates import build_prompts, resolve_template
 
-    template = resolve_template(cfg.template, tokenizer)
-    return build_prompts(dataset, template, tokenizer, max_prompt_length=cfg.max_prompt_length)
+    try:
+        template = resolve_template(cfg.template, tokenizer)
+        return build_prompts(dataset, template, tokenizer, max_prompt_length=cfg.max_prompt_length)
+    except TaskError as exc:  # e.g. 'chat' with a tokenizer that has no chat template
+        raise ConfigError(f"--template: {exc}") from exc
+
+
+def check_inputs(cfg: R1Config, dry_run: bool = False) -> None:
+    """What the config names on disk, checked before anything loads: the output directory is a directory
+    (or can become one) and a template file exists and holds ``{question}``; one :class:`ConfigError` line."""
+    from r1lite.tasks.base import TaskError
+    from r1lite.tasks.templates import TEMPLATES, resolve_template
+
+    if cfg.template and cfg.template.strip() not in (*TEMPLATES, "auto"):
+        try:
+            resolve_template(cfg.template, None)
+        except TaskError as exc:
+            raise ConfigError(f"--template: {exc}") from exc
+    if dry_run:
+        return
+    out = Path(cfg.output_dir)
+    blocker = next((p for p in (out, *out.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        what = "is a file" if blocker == out else f"is inside {blocker}, which is a file"
+        raise ConfigError(f"--output_dir {out} {what}: choose a directory path (a new run creates it)")
+    if blocker is not None and not os.access(blocker, os.W_OK):
+        raise ConfigError(f"--output_dir {out}: {blocker} is not writable; choose another --output_dir")
 
 
 def build_run(cfg: R1Config) -> Run:
@@ -155,7 +181,14 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from r1lite.rollout.sampling import STOP_STRINGS, evaluate_heldout
-    from r1lite.train.callbacks import CurvesPlot, HeldoutEval, MetricsJsonl, RichProgress
+    from r1lite.train.callbacks import (
+        BestCheckpoint,
+        CurvesPlot,
+        HeldoutEval,
+        MetricsJsonl,
+        NoSignalStop,
+        RichProgress,
+    )
     from r1lite.train.trainer import parse_stop_strings
 
     cfg = run.cfg
@@ -175,9 +208,13 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
                                     run.eval_rules, run.accuracy_rule, run.format_rule,
                                     max_new_tokens=cfg.heldout_tokens, temperature=cfg.heldout_temperature,
                                     seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings) or STOP_STRINGS)
+        best = BestCheckpoint(cfg.output_dir, cfg.best_metric, lambda path: save_best(built["trainer"], path),
+                              cfg.early_stopping_patience) if cfg.best_metric else None
         callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
-                                            "accuracy_rule": run.accuracy_rule}))
+                                            "accuracy_rule": run.accuracy_rule}, best=best))
+    if cfg.stop_after_no_signal_steps:
+        callbacks.append(NoSignalStop(cfg.stop_after_no_signal_steps))
     if cfg.plot:
         callbacks.append(CurvesPlot(cfg.output_dir, names))
     trainer = trainer_cls(model=run.model_path, reward_funcs=list(run.rules.values()), args=cfg,
@@ -186,7 +223,21 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     trainer.remove_callback(PrinterCallback)
     trainer.remove_callback(ProgressCallback)
     built["trainer"] = trainer
+    trainer.diagnostics = _diagnostics(run, list(getattr(trainer, "reward_func_names", []) or []))
     return trainer
+
+
+def _diagnostics(run: Run, logged_names: list[str] | None = None) -> Any:
+    """The task's notion of correct / formatted for the per-step diagnostics (r1lite.train.diagnostics), under the
+    names TRL logs the rules by (``logged_names``, in rule order: the format rule is logged as format_reward)."""
+    from r1lite.train.diagnostics import Diagnostics
+
+    logged = dict(zip(run.rules, logged_names or list(run.rules), strict=False))
+    acc = logged.get(run.accuracy_rule, run.accuracy_rule)
+    fmt = logged.get(run.format_rule) if run.format_rule else None
+    format_fn = run.eval_rules.get(run.format_rule) if run.format_rule and fmt is None else None
+    fmt = fmt or run.format_rule
+    return Diagnostics(acc, fmt, words=run.cfg.reflection_words, format_fn=format_fn)
 
 
 def _trainer_class(algo: str) -> type:
@@ -233,6 +284,23 @@ def save_final(trainer: Any, out_dir: Path) -> Path:
     card = Path(trainer.args.output_dir) / "README.md"
     if card.is_file():
         shutil.copyfile(card, tmp / "README.md")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    os.replace(tmp, out_dir)
+    return out_dir
+
+
+def save_best(trainer: Any, out_dir: Path) -> Path:
+    """``best/``: the current weights, loadable like ``final/`` (with ``r1lite_config.yaml``). A LoRA run saves its
+    adapter (merging would change the model still being trained)."""
+    from r1lite.train.run_config import write_checkpoint_config
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    trainer.processing_class.save_pretrained(tmp)
+    write_checkpoint_config(trainer.args, tmp, trainer.processing_class)
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
     return out_dir
@@ -467,6 +535,7 @@ def interrupted_message(cfg: R1Config | None, trainer: Any) -> str:
 def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> int:
     from r1lite.train.config import apply_threads
 
+    check_inputs(cfg, flags.dry_run)
     apply_threads(cfg.threads)
     _quiet()
     resume = None
@@ -499,7 +568,34 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
         final = save_final(trainer, out / "final")
         print(f"r1lite train: final model in {final}", file=sys.stderr)
         write_timing(out, trainer, time.perf_counter() - started)
+        print_outcome(out, cfg)
     return 0
+
+
+def signal_counts(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """``steps_without_signal``: logged steps whose every group had zero reward variance (they updated nothing),
+    out of ``steps_logged``; ``steps_without_signal_frac``."""
+    zero = [h.get("dynamic_sampling/zero_variance_frac") for h in steps]
+    zero = [z for z in zero if isinstance(z, (int, float))]
+    if not zero:
+        return {}
+    none = sum(1 for z in zero if z >= 1.0 - 1e-9)
+    return {"steps_without_signal": none, "steps_logged": len(zero), "steps_without_signal_frac": round(none / len(zero), 3)}
+
+
+def print_outcome(out: Path, cfg: R1Config) -> None:
+    """The end-of-run block (r1lite.train.report): held-out before -> after with the 95% interval of the
+    difference, the best step, wall time, where curves.png, report.html and final/ are. A report that cannot be
+    written costs one line, never the trained run."""
+    from r1lite.train.report import finish_run
+
+    try:
+        lines = finish_run(out, write_html=bool(getattr(cfg, "report", True)))
+    except Exception as exc:  # noqa: BLE001 - the model is saved; say what failed and how to retry
+        print(f"r1lite train: the run is saved in {out}, but its report failed ({type(exc).__name__}: {exc}); "
+              f"retry with r1lite report {out}", file=sys.stderr)
+        return
+    print("\n".join(lines), flush=True)
 
 
 def write_timing(out: Path, trainer: Any, wall: float) -> None:
@@ -517,7 +613,7 @@ def write_timing(out: Path, trainer: Any, wall: float) -> None:
     split["heldout_eval"] = round(sum(r.get("seconds", 0.0) for r in heldout), 1)
     split["other"] = round(wall - sum(split.values()), 1)
     final = next((h for h in reversed(trainer.state.log_history) if "train_runtime" in h and not is_step_log(h)), {})
-    summary.update(wall_seconds=round(wall, 1), time_split=split)
+    summary.update(wall_seconds=round(wall, 1), time_split=split, **signal_counts(steps))
     if final:
         summary["trainer"] = {k: v for k, v in final.items() if k != "step"}
     path.write_text(json.dumps(summary, indent=2) + "\n")

@@ -11,6 +11,7 @@ import difflib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,10 @@ class R1Config(GRPOConfig):
     vllm_enforce_eager: bool | None = field(
         default=None, metadata={"help": "Skip vLLM's torch.compile (default: on CPU, where compiling takes minutes)."})
 
+    vllm_kv_cache_gib: float | None = field(
+        default=None, metadata={"help": "CPU vLLM KV cache in GiB (default: sized to one generation batch or held-out "
+                                        "pass at full length, at most 2; VLLM_CPU_KVCACHE_SPACE wins)."})
+
     share_prompt_prefix: bool = field(
         default=True, metadata={"help": "Run each distinct prompt once when scoring its group's completions (exact; "
                                         "single process, no PEFT or gradient checkpointing)."})
@@ -159,6 +164,30 @@ class R1Config(GRPOConfig):
     heldout_temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
     heldout_batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call."})
 
+    # --- reliability (docs/reliability.md) -------------------------------------------------------------
+    best_metric: str | None = field(
+        default="accuracy", metadata={"help": "Held-out metric that picks output_dir/best/ (higher is better); "
+                                              "None: no best checkpoint."})
+    early_stopping_patience: int = field(
+        default=0, metadata={"help": "Stop after this many held-out points without a new best (0: never)."})
+    stop_after_no_signal_steps: int = field(
+        default=0, metadata={"help": "End the run after N consecutive steps with no reward variance in any group "
+                                     "(steps that update nothing; 0: never)."})
+    difficulty_sampling: bool = field(
+        default=False, metadata={"help": "Before generating, swap prompts whose recent groups all had zero reward "
+                                         "variance (always right / always wrong) for others (kept with "
+                                         "difficulty_retry_prob)."})
+    difficulty_window: int = field(
+        default=1, metadata={"help": "A prompt is settled when its last N groups all had zero reward variance."})
+    difficulty_retry_prob: float = field(
+        default=0.1, metadata={"help": "Chance a settled prompt is trained on anyway (exploration floor)."})
+    clip_cov_ratio: float = field(
+        default=0.0, metadata={"help": "Clip-Cov (entropy control): share of completion tokens, among those whose "
+                                       "covariance of log-prob and advantage lies in [clip_cov_lb, clip_cov_ub], "
+                                       "whose gradient is dropped each update (0: off)."})
+    clip_cov_lb: float = field(default=1.0, metadata={"help": "Clip-Cov lower covariance bound."})
+    clip_cov_ub: float = field(default=5.0, metadata={"help": "Clip-Cov upper covariance bound."})
+
     # --- LoRA ----------------------------------------------------------------------------------------
     use_peft: bool = field(default=False, metadata={"help": "Train a LoRA adapter instead of all weights."})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
@@ -170,6 +199,10 @@ class R1Config(GRPOConfig):
     table_every: int = field(default=10, metadata={"help": "Print the metrics table every N steps (0: never)."})
     samples_every: int = field(default=1, metadata={"help": "Write completions+rewards to samples.jsonl every N steps."})
     plot: bool = field(default=True, metadata={"help": "Write curves.png at the end."})
+    reflection_words: str | None = field(
+        default=None, metadata={"help": "Reflection words counted per completion (comma list); default: SimpleRL-Zoo's "
+                                        "+ understand-r1-zero's lists (r1lite.train.diagnostics)."})
+    report: bool = field(default=True, metadata={"help": "Write report.html (r1lite report) at the end."})
     preset: str | None = field(default=None, metadata={"help": "Preset picked from the YAML (cpu or gpu)."})
 
     # --- TRL/transformers defaults changed for r1lite --------------------------------------------------
@@ -186,6 +219,7 @@ class R1Config(GRPOConfig):
         self.task_options = _parse_mapping("task_options", self.task_options)
         self.reward_params = _parse_mapping("reward_params", self.reward_params)
         self._check_choices()
+        check_ranges(self)
         self._check_algo()
         self._resolve_sampler()
         self._check_server_mode()
@@ -219,6 +253,8 @@ class R1Config(GRPOConfig):
             if single:
                 self.num_generations = 1
         check_report_to(self.report_to)
+        self._check_generation_kwargs()
+        self._check_reliability()
         if self.use_vllm and self.stop_strings:  # vLLM stops natively; keep the stop string in the text
             stops = [s for s in str(self.stop_strings).split(",") if s]
             kwargs = dict(self.generation_kwargs or {})
@@ -239,6 +275,39 @@ class R1Config(GRPOConfig):
             raise ConfigError("heldout_n and heldout_every must be >= 0")
         if self.dynamic_sampling_refill < 0:
             raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
+
+    def _check_generation_kwargs(self) -> None:
+        """No ``seed`` in ``generation_kwargs``: TRL passes it to one ``SamplingParams`` shared by every request,
+        so the G copies of a prompt sample the same stream and come out identical (no reward variance, no signal).
+        The run's ``seed`` already seeds the engine; each copy then draws its own numbers."""
+        kwargs = self.generation_kwargs
+        if isinstance(kwargs, str):
+            kwargs = _parse_mapping("generation_kwargs", kwargs)
+        if isinstance(kwargs, dict) and kwargs.get("seed") is not None:
+            raise ConfigError(f"generation_kwargs seed={kwargs['seed']!r} makes all {self.num_generations} completions "
+                              "of a prompt identical (one sampling stream per request); remove it and set --seed "
+                              "instead")
+
+    def _check_reliability(self) -> None:
+        """The reliability options (docs/reliability.md) hold values that can run."""
+        if self.best_metric is not None and not str(self.best_metric).strip():
+            raise ConfigError("best_metric is empty; name a held-out metric, e.g. --best_metric accuracy")
+        if self.early_stopping_patience < 0:
+            raise ConfigError(f"early_stopping_patience must be >= 0 (0: never stop early), got "
+                              f"{self.early_stopping_patience}")
+        if self.early_stopping_patience and not (self.heldout_n and self.heldout_every):
+            raise ConfigError("early_stopping_patience needs held-out points during training: set --heldout_every N "
+                              "(and --heldout_n > 0)")
+        if self.stop_after_no_signal_steps < 0:
+            raise ConfigError(f"stop_after_no_signal_steps must be >= 0 (0: never stop), got {self.stop_after_no_signal_steps}")
+        if not 0.0 <= self.difficulty_retry_prob <= 1.0:
+            raise ConfigError(f"difficulty_retry_prob must be in [0, 1], got {self.difficulty_retry_prob}")
+        if self.difficulty_window < 1:
+            raise ConfigError(f"difficulty_window must be >= 1 (groups of history), got {self.difficulty_window}")
+        if not 0.0 <= self.clip_cov_ratio <= 1.0:
+            raise ConfigError(f"clip_cov_ratio must be in [0, 1] (share of tokens), got {self.clip_cov_ratio}")
+        if self.clip_cov_ratio and self.clip_cov_lb >= self.clip_cov_ub:
+            raise ConfigError(f"clip_cov_lb ({self.clip_cov_lb}) must be below clip_cov_ub ({self.clip_cov_ub})")
 
     @property
     def estimator_needs(self) -> Any:
@@ -290,6 +359,81 @@ class R1Config(GRPOConfig):
     @property
     def heldout_tokens(self) -> int:
         return int(self.heldout_max_new_tokens or self.max_completion_length or 256)
+
+
+# field -> (allowed, what the value means / how to fix it). ``allowed`` is a predicate on a set value; ``None``
+# is always allowed for optional fields. Only ranges that TRL / transformers do not check themselves (or check
+# only after the model has loaded, with a traceback) are here.
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def _at_least_1(v: float) -> bool:
+    return v >= 1
+
+
+def _non_negative(v: float) -> bool:
+    return v >= 0
+
+
+def _unit(v: float) -> bool:
+    return 0 <= v <= 1
+
+
+RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "learning_rate": (_non_negative, "must be >= 0 (a step size; typical 1e-6 to 1e-5 full, 1e-4 LoRA)"),
+    "max_completion_length": (_at_least_1, "must be >= 1 token (e.g. 256)"),
+    "max_prompt_length": (_at_least_1, "must be >= 1 token, or null for no limit"),
+    "heldout_max_new_tokens": (_at_least_1, "must be >= 1 token, or unset for max_completion_length"),
+    "num_generations": (_at_least_1, "must be >= 1 completion per prompt (GRPO needs >= 2)"),
+    "per_device_train_batch_size": (_at_least_1, "must be >= 1"),
+    "per_device_eval_batch_size": (_at_least_1, "must be >= 1"),
+    "gradient_accumulation_steps": (_at_least_1, "must be >= 1"),
+    "generation_batch_size": (_at_least_1, "must be >= 1 completion, or unset"),
+    "steps_per_generation": (_at_least_1, "must be >= 1, or unset"),
+    "num_iterations": (_at_least_1, "must be >= 1 (updates per rollout)"),
+    "heldout_batch_size": (_at_least_1, "must be >= 1 prompt per generate call"),
+    "train_limit": (_at_least_1, "must be >= 1 problem, or unset for the whole split"),
+    "temperature": (_positive, "must be > 0: training samples (and divides logits by it); 1.0 is R1-Zero's"),
+    "heldout_temperature": (_non_negative, "must be >= 0 (0 = greedy)"),
+    "top_p": (lambda v: 0 < v <= 1, "must lie in (0, 1] (1.0 = off)"),
+    "top_k": (_non_negative, "must be >= 0 (0 = off)"),
+    "min_p": (_unit, "must lie in [0, 1], or unset"),
+    "repetition_penalty": (_positive, "must be > 0 (1.0 = off)"),
+    "beta": (_non_negative, "must be >= 0 (KL coefficient; 0 = no reference model)"),
+    "epsilon": (_positive, "must be > 0 (PPO clip range, e.g. 0.2)"),
+    "epsilon_high": (_positive, "must be > 0 (upper clip range, e.g. 0.28), or unset for epsilon"),
+    "delta": (_positive, "must be > 0 (two-sided clip bound), or unset"),
+    "top_entropy_quantile": (_unit, "must lie in [0, 1] (1.0 = every token)"),
+    "vllm_gpu_memory_utilization": (lambda v: 0 < v <= 1, "must lie in (0, 1] (a fraction of GPU memory)"),
+    "vllm_importance_sampling_cap": (_positive, "must be > 0, or unset"),
+    "max_steps": (lambda v: v >= 1 or v == -1, "must be >= 1 step, or -1 to train for num_train_epochs"),
+    "num_train_epochs": (_positive, "must be > 0"),
+    "logging_steps": (_positive, "must be > 0 (steps, or a fraction of the run below 1)"),
+    "save_steps": (_positive, "must be > 0 (steps, or a fraction of the run below 1)"),
+    "eval_steps": (_positive, "must be > 0, or unset"),
+    "save_total_limit": (_at_least_1, "must be >= 1 checkpoint, or null to keep all"),
+    "warmup_steps": (_non_negative, "must be >= 0"),
+    "weight_decay": (_non_negative, "must be >= 0"),
+    "max_grad_norm": (_non_negative, "must be >= 0 (0 = no clipping)"),
+    "seed": (lambda v: 0 <= v < 2**32, "must lie in [0, 2**32)"),
+    "table_every": (_non_negative, "must be >= 0 (0 = never)"),
+    "samples_every": (_non_negative, "must be >= 0 (0 = never)"),
+    "lora_r": (_at_least_1, "must be >= 1"),
+    "lora_alpha": (_positive, "must be > 0"),
+    "lora_dropout": (lambda v: 0 <= v < 1, "must lie in [0, 1)"),
+}
+
+
+def check_ranges(cfg: Any) -> None:
+    """Every numeric field in :data:`RANGES` within its range, else one :class:`ConfigError` line naming the field,
+    the value, the range and the flag to fix it. Runs in ``R1Config.__post_init__``, before anything loads."""
+    for name, (allowed, what) in RANGES.items():
+        value = getattr(cfg, name, None)
+        if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not allowed(value):
+            raise ConfigError(f"{name}={value:g} is out of range: {what}; fix --{name} (or {name}: in the config)")
 
 
 class _GroupSize(int):

@@ -191,7 +191,7 @@ class R1Parser(_OneLineErrors, TrlParser):
     def parse_args_and_config(self, args: list[str] | None = None,  # type: ignore[override]
                               default_config: str | Path | None = None) -> tuple[R1Config, RunFlags]:
         """YAML (with preset) -> defaults, then the command line; every unknown name is an error."""
-        args = list(sys.argv[1:] if args is None else args)
+        args = attach_negative_values(list(sys.argv[1:] if args is None else args))
         pre, _ = _Prescan().parse_known_args(args)
         path = pre.config or (str(default_config) if default_config else None)
         if path is None and pre.preset:
@@ -259,6 +259,31 @@ class R1Parser(_OneLineErrors, TrlParser):
     def _action(self, dest: str) -> argparse.Action:
         return next(a for a in self._actions if a.dest == dest and a.option_strings
                     and not a.option_strings[0].startswith("--no"))
+
+
+def attach_negative_values(args: list[str]) -> list[str]:
+    """``--flag -1e-5`` as ``--flag=-1e-5``: argparse takes ``-1e-5`` (unlike ``-1`` or ``-0.5``) for an option
+    and would report the flag as missing its value instead of checking the value's range."""
+    out: list[str] = []
+    i = 0
+    while i < len(args):
+        token = args[i]
+        nxt = args[i + 1] if i + 1 < len(args) else None
+        if token.startswith("--") and "=" not in token and nxt is not None and nxt.startswith("-") and _number(nxt):
+            out.append(f"{token}={nxt}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def own_fields(cls: type) -> list[dataclasses.Field]:

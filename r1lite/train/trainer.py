@@ -32,6 +32,8 @@ import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
+from r1lite.train.difficulty import DifficultyPool
+
 STAGING_DIR = ".staging"
 STATE_FILE = "r1lite_state.json"
 #: phases timed every step, logged as ``time/<phase>``
@@ -47,6 +49,9 @@ class R1Trainer(GRPOTrainer):
         with _r1_vllm_generation(kwargs.get("args") if "args" in kwargs else args[2]):
             super().__init__(*args, **kwargs)
         self.last_rewards_per_func: torch.Tensor | None = None
+        self._cov_inputs: dict[str, Any] | None = None
+        self._cov_generator: torch.Generator | None = None
+        self.difficulty = DifficultyPool(self.args, self.num_generations)
         self._phase: dict[str, float] = {}
         self._staging = False
         self._refill_cursor = 0
@@ -57,6 +62,7 @@ class R1Trainer(GRPOTrainer):
         self.algo = str(getattr(self.args, "algo", "grpo") or "grpo")
         self.estimator = get_estimator(self.algo)
         self.algo_name = estimator_name(self.algo)
+        self.diagnostics, self._label_columns = _default_diagnostics(self)  # r1lite.train.diagnostics
         if self.use_vllm and self.vllm_mode == "server":
             from r1lite.rollout.server import attach_trainer
 
@@ -89,10 +95,59 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     def _generate(self, prompts: list):
         synced = self._phase.get("weight_sync", 0.0)
+        self._length_hit = None
         with self._timed("generation"):
             out = super()._generate(prompts)
         self._phase["generation"] -= self._phase.get("weight_sync", 0.0) - synced  # timed on its own
+        self._fix_clipped_metrics(out[1])
         return out
+
+    # ------------------------------------------------------------------------------------------------
+    # truncation: a completion that ended at a stop string or EOS is not truncated
+    # ------------------------------------------------------------------------------------------------
+    def truncated_rows(self, completion_ids: list[list[int]]) -> list[bool]:
+        """Which completions hit ``max_completion_length`` (ended neither at EOS / pad nor at a stop string).
+
+        TRL 1.16 calls a completion truncated when its last token is not EOS or pad (``_generate`` for
+        ``completions/clipped_ratio``, ``_generate_and_score_completions`` for ``mask_truncated_completions``).
+        r1lite ends completions right after a stop string (``</answer>``) without an EOS, so by TRL's test every
+        well-formatted completion looked truncated. :meth:`_generate_single_turn` records what really stopped
+        each completion; rows it did not see (tool turns) fall back to TRL's test.
+        """
+        hit = getattr(self, "_length_hit", None)
+        if hit is not None and len(hit) == len(completion_ids):
+            return list(hit)
+        ends = {*self.eos_token_ids, self._tokenizer.pad_token_id}
+        return [bool(ids) and ids[-1] not in ends for ids in completion_ids]
+
+    def _fix_clipped_metrics(self, completion_ids: list[list[int]]) -> None:
+        """Recompute TRL's ``completions/clipped_ratio`` and ``*_terminated_length`` with :meth:`truncated_rows`."""
+        mode = "train" if self.model.training else "eval"
+        metrics = self._metrics[mode]
+        if not metrics.get("completions/clipped_ratio"):
+            return
+        device = self.accelerator.device
+        truncated = self.accelerator.gather(torch.tensor(self.truncated_rows(completion_ids), device=device))
+        lengths = self.accelerator.gather(torch.tensor([len(ids) for ids in completion_ids], device=device))
+        metrics["completions/clipped_ratio"][-1] = truncated.float().mean().item()
+        term = lengths[~truncated].float()
+        if term.numel() == 0:
+            term = torch.zeros(1, device=device)
+        for name, fn in (("mean", torch.mean), ("min", torch.min), ("max", torch.max)):
+            key = f"completions/{name}_terminated_length"
+            if metrics.get(key):
+                metrics[key][-1] = fn(term).item()
+
+    def _mask_truncated(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """``mask_truncated_completions`` (DAPO's overlong filtering) on the rows that hit the length limit only."""
+        truncated = self.truncated_rows([ids[m.bool()].tolist() for ids, m in zip(
+            batch["completion_ids"], batch["completion_mask"], strict=True)])
+        keep = (~torch.tensor(truncated, device=batch["completion_mask"].device)).unsqueeze(1).int()
+        batch["completion_mask"] = batch["completion_mask"] * keep
+        if batch.get("tool_mask") is not None:
+            batch["tool_mask"] = batch["tool_mask"] * keep
+        batch["num_items_in_batch"] = self._count_loss_tokens(batch)
+        return batch
 
     def sync_weights(self) -> None:
         """Push the policy's current weights into the colocated vLLM engine (once per optimizer step)."""
@@ -133,6 +188,8 @@ class R1Trainer(GRPOTrainer):
             if inputs is not None and "importance_sampling_ratio" not in inputs \
                     and inputs.get("sampling_per_token_logps") is not None:
                 inputs["importance_sampling_ratio"] = self._importance_ratio(out[0].detach(), inputs)
+            if self._cov_inputs is not None:
+                self._apply_clip_cov(out[0].detach(), self._cov_inputs)
             return out
         with self._timed("logprobs"):
             return self._logps_shared_or_trl(*args, **kwargs)
@@ -170,6 +227,10 @@ class R1Trainer(GRPOTrainer):
                     and self.num_iterations == 1 and a.gradient_accumulation_steps % a.steps_per_generation == 0)
 
     def _compute_loss(self, model, inputs):
+        clip_cov = float(getattr(self.args, "clip_cov_ratio", 0.0) or 0.0) > 0 and self.model.training
+        self._cov_inputs = dict(inputs) if clip_cov else None  # the loss reads advantages after the forward
+        if clip_cov:
+            inputs = self._cov_inputs
         self._loss_inputs = inputs if self.fused_importance_sampling and self.vllm_importance_sampling_correction \
             else None
         beta = self.beta
@@ -179,7 +240,26 @@ class R1Trainer(GRPOTrainer):
             return super()._compute_loss(model, inputs)
         finally:
             self._loss_inputs = None
+            self._cov_inputs = None
             self.beta = beta
+
+    def _apply_clip_cov(self, logps: torch.Tensor, inputs: dict[str, Any]) -> None:
+        """Clip-Cov (Cui et al. 2025, "The Entropy Mechanism of RL for Reasoning LMs"; verl's ``clip_cov`` loss):
+        tokens whose centred log-prob x advantage covariance is high drive entropy collapse; a random
+        ``clip_cov_ratio`` share of the completion tokens with covariance in ``[clip_cov_lb, clip_cov_ub]`` gets no
+        gradient this update. verl multiplies their per-token loss by 0; here their advantage is set to 0 (the same
+        thing for the policy term, the token still counts in the loss normaliser)."""
+        mask = inputs["completion_mask"] if inputs.get("tool_mask") is None else \
+            inputs["completion_mask"] * inputs["tool_mask"]
+        adv = inputs["advantages"]
+        adv2d = adv.unsqueeze(1).expand_as(logps) if adv.dim() == 1 else adv
+        a = self.args
+        if self._cov_generator is None:
+            self._cov_generator = torch.Generator().manual_seed(int(a.seed) + 15485863)
+        keep = clip_cov_keep(logps, adv2d, mask, a.clip_cov_ratio, a.clip_cov_lb, a.clip_cov_ub, self._cov_generator)
+        inputs["advantages"] = adv2d * keep
+        dropped = float(((~keep) & mask.bool()).sum()) / max(float(mask.sum()), 1.0)
+        self.log_metric("entropy_control/clip_cov_frac", dropped)
 
     def _importance_ratio(self, logps: torch.Tensor, inputs: dict[str, Any]) -> torch.Tensor:
         """TRL's vLLM importance-sampling ratio (same modes, clipping and metrics), from ``logps``."""
@@ -238,11 +318,16 @@ class R1Trainer(GRPOTrainer):
             self._install_stop_strings(stops)
         completion_ids, logprobs = super()._generate_single_turn(
             prompt_ids, images, multimodal_fields, num_generations, has_tool_images)
+        ends = {*self.eos_token_ids, self._tokenizer.pad_token_id}
+        stopped = [bool(ids) and ids[-1] in ends for ids in completion_ids]
         if stops:
             cut = [stop_index(ids, self._tokenizer, stops) for ids in completion_ids]
+            stopped = [s or k < len(ids) or _has_stop(ids, self._tokenizer, stops)
+                       for s, k, ids in zip(stopped, cut, completion_ids, strict=True)]
             completion_ids = [ids[:k] for ids, k in zip(completion_ids, cut, strict=True)]
             if logprobs is not None:
                 logprobs = [lp[:k] for lp, k in zip(logprobs, cut, strict=True)]
+        self._length_hit = [not s for s in stopped]  # read by truncated_rows (metrics, overlong masking)
         return completion_ids, logprobs
 
     def _install_stop_strings(self, stops: list[str]) -> None:
@@ -270,12 +355,48 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """TRL's rollout (generate, score), the estimator's advantages, then :meth:`_postprocess_rollout`."""
+        inputs = self._select_prompts(inputs)
         self._prefetch_golds(inputs)
         return self._postprocess_rollout(self._rollout_batch(inputs), inputs)
 
+    @property
+    def difficulty_sampling_active(self) -> bool:
+        return self.difficulty.enabled and self.model.training and self.accelerator.num_processes == 1
+
+    def _select_prompts(self, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Difficulty-aware sampling (:mod:`r1lite.train.difficulty`): settled prompts swapped out before generating."""
+        if not self.difficulty_sampling_active:
+            return inputs
+        inputs, skipped = self.difficulty.select(inputs, self.train_dataset)
+        self.log_metric("difficulty/skipped_frac", skipped)
+        return inputs
+
+    def _record_difficulty(self, inputs: list[dict[str, Any]]) -> None:
+        """Each group's pass rate (the accuracy rule's reward >= 1, else total reward > 0) and reward variance."""
+        per_func = self.last_rewards_per_func
+        if not self.difficulty_sampling_active or per_func is None or per_func.shape[0] != len(inputs):
+            return
+        totals = (per_func * self.reward_weights.to(per_func.device).unsqueeze(0)).nansum(dim=1)
+        totals[torch.isnan(per_func).all(dim=1)] = torch.nan
+        names = [str(n) for n in getattr(self, "reward_func_names", [])]
+        acc = next((i for i, n in enumerate(names) if n.rsplit(":", 1)[-1].startswith("accuracy")), None)
+        passed = (per_func[:, acc] >= 1.0).float() if acc is not None else (totals > 0).float()
+        self.difficulty.record(inputs, totals.tolist(), passed.tolist())
+        for name, value in self.difficulty.metrics().items():
+            self.log_metric(name, value)
+
     def _rollout_batch(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-        with self._no_old_logprob_pass():
-            batch = GRPOTrainer._generate_and_score_completions(self, inputs)
+        for column in self._label_columns:  # difficulty / type per completion, aligned with TRL's logged rows
+            self._log_completion_extra(f"label/{column}", [row.get(column) for row in inputs])
+        mask_truncated, self.mask_truncated_completions = self.mask_truncated_completions, False
+        try:  # TRL's own masking would also drop every completion that ended at a stop string
+            with self._no_old_logprob_pass():
+                batch = GRPOTrainer._generate_and_score_completions(self, inputs)
+        finally:
+            self.mask_truncated_completions = mask_truncated
+        if mask_truncated:
+            batch = self._mask_truncated(batch)
+        self._record_difficulty(inputs)
         return self._compute_advantages(batch)
 
     # ------------------------------------------------------------------------------------------------
@@ -522,10 +643,26 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self.model.training and "loss" in logs:
-            self._write_samples()
+            rows = self._diagnostic_rows()
+            logs.update(_step_metrics(rows))
+            self._write_samples(rows)
         super().log(logs, start_time)
 
-    def _write_samples(self) -> None:
+    def _diagnostic_rows(self) -> list[dict[str, Any]]:
+        """The last rollout's completions as :meth:`r1lite.train.diagnostics.Diagnostics.rows` (length in tokens,
+        reflection words, correct / formatted, difficulty / type labels)."""
+        if self.diagnostics is None or not self._logs["completion"]:
+            return []
+        from r1lite.train.diagnostics import completion_text
+
+        texts = [completion_text(c) for c in self._logs["completion"]]
+        lengths = [len(ids) for ids in self._tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        rewards = {name: list(values) for name, values in self._logs["rewards"].items()}
+        labels = {k.removeprefix("label/"): list(v) for k, v in self._logs["extra"].items() if k.startswith("label/")}
+        return self.diagnostics.rows(list(self._logs["prompt"]), list(self._logs["completion"]), rewards,
+                                     lengths, labels)
+
+    def _write_samples(self, diagnostics: list[dict[str, Any]] | None = None) -> None:
         every = int(getattr(self.args, "samples_every", 0) or 0)
         step = self.state.global_step
         if (not every or step % every or not self.accelerator.is_main_process or not self._logs["prompt"]
@@ -540,8 +677,9 @@ class R1Trainer(GRPOTrainer):
                 rewards = {n: _finite(self._logs["rewards"][n][i]) for n in names
                            if i < len(self._logs["rewards"][n])}
                 adv = self._logs["advantages"][i] if i < len(self._logs["advantages"]) else None
+                extra = diagnostics[i] if diagnostics and i < len(diagnostics) else {}
                 f.write(json.dumps({"step": step, "prompt": prompt, "completion": completion, "rewards": rewards,
-                                    "advantage": _finite(adv)}, default=str) + "\n")
+                                    "advantage": _finite(adv), **extra}, default=str) + "\n")
 
     # ------------------------------------------------------------------------------------------------
     # atomic checkpoints
@@ -574,7 +712,8 @@ class R1Trainer(GRPOTrainer):
             from r1lite.train.run_config import write_checkpoint_config
 
             with open(os.path.join(staging, name, STATE_FILE), "w") as f:
-                json.dump({"refill_cursor": self._refill_cursor, "global_step": self.state.global_step}, f)
+                json.dump({"refill_cursor": self._refill_cursor, "global_step": self.state.global_step,
+                           **({"difficulty": self.difficulty.state_dict()} if self.difficulty.enabled else {})}, f)
             write_checkpoint_config(self.args, os.path.join(staging, name), self.processing_class)
         self.accelerator.wait_for_everyone()
         if self.args.should_save:
@@ -630,7 +769,30 @@ class R1Trainer(GRPOTrainer):
             path = os.path.join(checkpoint, STATE_FILE)
             if os.path.exists(path):
                 with open(path) as f:
-                    self._refill_cursor = int(json.load(f).get("refill_cursor", 0))
+                    state = json.load(f)
+                self._refill_cursor = int(state.get("refill_cursor", 0))
+                if "difficulty" in state:
+                    self.difficulty.load_state_dict(state["difficulty"])
+
+
+def _step_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
+    from r1lite.train.diagnostics import step_metrics
+
+    return step_metrics(rows)
+
+
+def _default_diagnostics(trainer: Any) -> tuple[Any, list[str]]:
+    """Diagnostics with the rules named accuracy / format when the trainer has them (``r1lite train`` replaces it
+    with the task's choice), and the dataset columns that group problems (difficulty, level, type, ...)."""
+    from r1lite.train.diagnostics import Diagnostics, group_columns_of
+
+    names = list(getattr(trainer, "reward_func_names", None) or [])
+    acc = next((n for n in names if n in ("accuracy", "countdown")), None) or \
+        next((n for n in names if "accuracy" in n), None)
+    fmt = "format" if "format" in names else next((n for n in names if n.startswith("format")), None)
+    words = getattr(trainer.args, "reflection_words", None)
+    columns = getattr(trainer.train_dataset, "column_names", None) or []
+    return Diagnostics(acc, fmt, words=words), group_columns_of(columns)
 
 
 @contextmanager
@@ -689,6 +851,34 @@ def stop_index(ids: list[int], tokenizer: Any, stops: list[str]) -> int:
         else:
             lo = mid + 1
     return hi
+
+
+def _has_stop(ids: list[int], tokenizer: Any, stops: list[str]) -> bool:
+    """The completion's text holds a stop string (vLLM stopped there and kept it)."""
+    text = tokenizer.decode(ids, skip_special_tokens=True) if ids else ""
+    return any(s in text for s in stops)
+
+
+def clip_cov_keep(logps: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, ratio: float, lb: float,
+                  ub: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Clip-Cov's token selection (verl ``compute_policy_loss_clip_cov``): a bool (B, T) tensor, False for the
+    tokens whose gradient is dropped. Covariance per token: (logp - mean logp) * (A - mean A), means over the
+    batch's valid tokens; candidates lie strictly inside (lb, ub); ``max(1, ratio * valid tokens)`` of them are
+    drawn at random (all of them if fewer)."""
+    valid = mask.bool()
+    keep = torch.ones_like(valid)
+    n = int(valid.sum())
+    if ratio <= 0 or n == 0:
+        return keep
+    lp, adv = logps.float(), advantages.float()
+    cov = (adv - adv[valid].mean()) * (lp - lp[valid].mean())
+    candidates = ((cov > lb) & (cov < ub) & valid).nonzero()
+    if len(candidates) == 0:
+        return keep
+    k = min(max(int(ratio * n), 1), len(candidates))
+    pick = candidates[torch.randperm(len(candidates), generator=generator)[:k].to(candidates.device)]
+    keep[pick[:, 0], pick[:, 1]] = False
+    return keep
 
 
 def _finite(x: Any) -> float | None:

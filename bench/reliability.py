@@ -1,0 +1,439 @@
+"""Does the default command learn on every seed? A recipe's CPU default command on N fresh seeds, per arm.
+
+Each run is the recipe's own command (``python -m r1lite.recipes.<recipe> --preset cpu --seed S``) with only the
+seed, the run folder, held-out points for the curve (``--heldout_every``) and the arm's overrides changed. A seed
+draws its own training problems and its own held-out problems (the task samples both from the seed); seed 42,
+on which the presets were tuned, is refused. Held-out scoring is training's: greedy, the task's rules, problems
+never trained on.
+
+    python bench/reliability.py --seeds 101,102,103                          # the preset as it is (vLLM or not)
+    python bench/reliability.py --seeds 101,102 --samplers vllm,transformers  # paired by seed, sign-flip p
+    python bench/reliability.py --seeds 101,102 --arm preset --arm "candidate:difficulty_sampling=true,clip_cov_ratio=0.02"
+    python bench/reliability.py --seeds 101 --long_factor 3                  # + a 3x-steps run per seed (collapse)
+    python bench/reliability.py --tiny --seeds 1,2 --set max_steps=2 --set heldout_n=4 --out /tmp/rel  # smoke
+
+An arm is ``NAME`` or ``NAME:FIELD=VALUE,FIELD=VALUE`` (config overrides), optionally ``@SAMPLER``; with
+``--samplers A,B`` every arm runs under both samplers. The first two arms are compared paired by seed (gain
+difference per seed, mean, exact sign-flip p) as ``bench/algos.py`` does.
+
+Writes ``OUT/summary.json`` (``summary``: per arm ``seeds``, ``mean_gain``, ``min_gain``, ``frac_gain_ge_0_10``,
+``frac_below_start``, ``mean_wall_seconds``, ``mean_final_minus_best`` (from the ``--long_factor`` runs; null
+without them), ``mean_best_minus_start``, entropy and skipped-prompt figures, and ``paired``), ``OUT/README.md``
+(the tables) and ``OUT/curves.png`` (every seed's held-out curve and entropy, per arm). ``--json PATH`` writes the
+report there too. ``--lock FILE`` takes an flock on FILE around each wave of runs (``--lanes`` runs at once, each
+pinned to its own core), so other heavy jobs can interleave between waves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from algos import fmt, read_run, sign_flip_p, without_note  # noqa: E402
+
+GAIN = 0.10
+TUNED_SEED = 42
+
+
+# ---------------------------------------------------------------------------------------------------
+# arms and runs
+# ---------------------------------------------------------------------------------------------------
+def parse_arm(text: str) -> dict[str, Any]:
+    """``name[:field=value,field=value][@sampler]`` -> {name, sets, sampler}."""
+    body, _, sampler = text.partition("@")
+    name, _, sets = body.partition(":")
+    pairs = [p.strip() for p in sets.split(",") if p.strip()]
+    for p in pairs:
+        if "=" not in p:
+            raise ValueError(f"arm {text!r}: {p!r} is not FIELD=VALUE")
+    return {"name": name.strip() or "preset", "sets": pairs, "sampler": sampler.strip() or None}
+
+
+def arm_label(arm: dict[str, Any]) -> str:
+    return f"{arm['name']}@{arm['sampler']}" if arm["sampler"] else arm["name"]
+
+
+def preset_steps(recipe: str) -> int:
+    import yaml
+
+    data = yaml.safe_load((REPO / "recipes" / f"{recipe}.yaml").read_text())
+    return int((data.get("presets") or {}).get("cpu", {}).get("max_steps") or data.get("max_steps") or 10)
+
+
+def run_argv(arm: dict[str, Any], seed: int, out: Path, args: argparse.Namespace, steps: int | None) -> list[str]:
+    argv = [sys.executable, "-m", f"r1lite.recipes.{args.recipe}", "--preset", "cpu", "--seed", str(seed),
+            "--output_dir", str(out), "--heldout_every", str(args.heldout_every), "--save_strategy", "no",
+            "--table_every", "0", "--report_to", "none"]
+    if args.model:
+        argv += ["--model", args.model]
+    if arm["sampler"]:
+        argv += ["--sampler", arm["sampler"]]
+    if steps:
+        argv += ["--max-steps", str(steps)]
+    for item in [*args.set, *arm["sets"]]:
+        key, _, value = item.partition("=")
+        argv += [f"--{key.strip().lstrip('-')}", value.strip()]
+    return argv
+
+
+def run_folder(work: Path, arm: dict[str, Any], seed: int, long: bool) -> Path:
+    return work / arm_label(arm).replace(":", "_") / f"seed{seed}{'-long' if long else ''}"
+
+
+def run_wave(jobs: list[tuple[list[str], Path]], lock: str | None) -> None:
+    """Start every job at once (each pinned to its own core when there are enough), wait for all; each folder gets
+    ``run_meta.json`` (peak RSS from ``wait4``, wall seconds, command)."""
+    handle = open(lock, "a") if lock else None  # noqa: SIM115 - held for the whole wave
+    if handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+        procs = {}
+        for k, (argv, out) in enumerate(jobs):
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            pin = [cores[k % len(cores)]] if len(jobs) > 1 and len(cores) >= len(jobs) else None
+            log = (out / "train.log").open("w")
+            print(f"=== {out.parent.name} {out.name}: log {out / 'train.log'}", flush=True)
+            proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                                    env={**os.environ, "TOKENIZERS_PARALLELISM": "false"},
+                                    preexec_fn=(lambda p=pin: os.sched_setaffinity(0, p)) if pin else None)
+            procs[proc.pid] = (proc, out, argv, time.perf_counter(), log)
+        while procs:
+            pid, status, usage = os.wait4(-1, 0)
+            if pid not in procs:
+                continue
+            proc, out, argv, start, log = procs.pop(pid)
+            log.close()
+            code = os.waitstatus_to_exitcode(status)
+            meta = {"peak_rss_gb": usage.ru_maxrss / 1024 ** 2, "wall_s": time.perf_counter() - start,
+                    "exit": code, "argv": argv[1:], "lanes": len(jobs)}
+            (out / "run_meta.json").write_text(json.dumps(meta, indent=1))
+            if code != 0:
+                tail = (out / "train.log").read_text()[-1500:]
+                print(f"!!! {out} failed (exit {code}):\n{tail}", file=sys.stderr, flush=True)
+    finally:
+        if handle:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# reading runs back
+# ---------------------------------------------------------------------------------------------------
+def read_seed(folder: Path, seed: int) -> dict[str, Any] | None:
+    """One run's figures, or None when it did not finish."""
+    summary_file = folder / "summary.json"
+    if not summary_file.exists():
+        return None
+    summary = json.loads(summary_file.read_text())
+    if "after" not in summary:
+        return None
+    from r1lite.train.callbacks import load_run_metrics
+
+    run = read_run(folder)
+    steps, passes = load_run_metrics(folder)
+    meta = json.loads((folder / "run_meta.json").read_text()) if (folder / "run_meta.json").exists() else {}
+    mid = sum(float(p.get("seconds", 0.0)) for p in passes if str(p.get("phase", "")).startswith("step"))
+    before, after = run["heldout_before"], run["heldout_after"]
+    curve = [[int(s), a] for s, a, *_ in run["heldout_curve"]]
+    best = max((a for _, a in curve if a is not None), default=None)
+    entropy = [[r["step"], r["entropy"]] for r in steps if isinstance(r.get("entropy"), (int, float))]
+    skipped = [r["difficulty/skipped_frac"] for r in steps if isinstance(r.get("difficulty/skipped_frac"), (int, float))]
+    zero = [r["dynamic_sampling/zero_variance_frac"] for r in steps
+            if isinstance(r.get("dynamic_sampling/zero_variance_frac"), (int, float))]
+    wall = summary.get("wall_seconds")
+    return {
+        "seed": seed, "steps": run["steps"], "before": before, "after": after,
+        "gain": after - before if after is not None and before is not None else None,
+        "best": best, "best_step": summary.get("best", {}).get("step"),
+        "final_minus_best": after - best if after is not None and best is not None else None,
+        "wall_seconds": round(wall - mid, 1) if isinstance(wall, (int, float)) else None,
+        "mid_heldout_seconds": round(mid, 1), "peak_rss_gb": meta.get("peak_rss_gb"), "lanes": meta.get("lanes"),
+        "entropy_first": entropy[0][1] if entropy else None, "entropy_last": entropy[-1][1] if entropy else None,
+        "skipped_frac": statistics.fmean(skipped) if skipped else None,
+        "zero_variance_frac": statistics.fmean(zero) if zero else None,
+        "no_signal_steps": sum(1 for z in zero if z >= 1.0 - 1e-9),
+        "heldout_curve": curve, "entropy_curve": entropy,
+    }
+
+
+def _mean(xs: list[Any]) -> float | None:
+    nums = [x for x in xs if isinstance(x, (int, float))]
+    return round(statistics.fmean(nums), 4) if nums else None
+
+
+def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]]) -> dict[str, Any]:
+    gains = [r["gain"] for r in runs if r["gain"] is not None]
+    return {
+        "seeds": [r["seed"] for r in runs], "n": len(runs),
+        "mean_gain": _mean(gains), "min_gain": min(gains) if gains else None, "max_gain": max(gains) if gains else None,
+        "frac_gain_ge_0_10": round(sum(g >= GAIN - 1e-9 for g in gains) / len(gains), 3) if gains else None,
+        "frac_below_start": round(sum(g < -1e-9 for g in gains) / len(gains), 3) if gains else None,
+        "mean_before": _mean([r["before"] for r in runs]), "mean_after": _mean([r["after"] for r in runs]),
+        "mean_best_minus_start": _mean([r["best"] - r["before"] for r in runs
+                                        if r["best"] is not None and r["before"] is not None]),
+        "mean_wall_seconds": _mean([r["wall_seconds"] for r in runs]),
+        "max_peak_rss_gb": max((r["peak_rss_gb"] for r in runs if r["peak_rss_gb"]), default=None),
+        "mean_final_minus_best": _mean([r["final_minus_best"] for r in long_runs]) if long_runs else None,
+        "long_seeds": [r["seed"] for r in long_runs],
+        "mean_entropy_first": _mean([r["entropy_first"] for r in runs]),
+        "mean_entropy_last": _mean([r["entropy_last"] for r in runs]),
+        "mean_skipped_frac": _mean([r["skipped_frac"] for r in runs]),
+        "mean_zero_variance_frac": _mean([r["zero_variance_frac"] for r in runs]),
+    }
+
+
+def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    ga = {r["seed"]: r["gain"] for r in runs[a] if r["gain"] is not None}
+    gb = {r["seed"]: r["gain"] for r in runs[b] if r["gain"] is not None}
+    seeds = sorted(set(ga) & set(gb))
+    diffs = [round(gb[s] - ga[s], 4) for s in seeds]
+    return {"a": a, "b": b, "seeds": seeds, "gain_a": [ga[s] for s in seeds], "gain_b": [gb[s] for s in seeds],
+            "b_minus_a": diffs, "mean_b_minus_a": _mean(diffs), "b_better": sum(d > 0 for d in diffs),
+            "a_better": sum(d < 0 for d in diffs), "p_sign_flip": sign_flip_p(diffs)}
+
+
+def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, list[dict[str, Any]]],
+                 meta: dict[str, Any]) -> dict[str, Any]:
+    arms = {name: arm_summary(rs, long_runs.get(name, [])) for name, rs in runs.items()}
+    names = list(runs)
+    summary: dict[str, Any] = dict(arms[names[0]]) if names else {}
+    summary["arm"] = names[0] if names else None
+    summary["arms"] = arms
+    report: dict[str, Any] = {"summary": summary, "runs": runs, "long_runs": long_runs, "meta": meta}
+    if len(names) >= 2:
+        report["paired"] = paired(names[0], names[1], runs)
+        summary["paired"] = {k: report["paired"][k] for k in ("a", "b", "mean_b_minus_a", "b_better", "a_better",
+                                                               "p_sign_flip")}
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------
+# table, README, plot
+# ---------------------------------------------------------------------------------------------------
+HEADERS = ["arm", "seeds", "mean gain", "min gain", "gain >= 0.10", "below start", "best - start", "final - best (3x)",
+           "entropy first -> last", "skipped", "zero-var", "wall s", "peak RSS GB"]
+
+
+def table_rows(report: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for name, s in report["summary"]["arms"].items():
+        rows.append([name, str(s["n"]), fmt(s["mean_gain"], "{:+.3f}"), fmt(s["min_gain"], "{:+.2f}"),
+                     fmt(s["frac_gain_ge_0_10"]), fmt(s["frac_below_start"]), fmt(s["mean_best_minus_start"], "{:+.3f}"),
+                     fmt(s["mean_final_minus_best"], "{:+.3f}"),
+                     f"{fmt(s['mean_entropy_first'])} -> {fmt(s['mean_entropy_last'])}",
+                     fmt(s["mean_skipped_frac"]), fmt(s["mean_zero_variance_frac"]), fmt(s["mean_wall_seconds"], "{:.0f}"),
+                     fmt(s["max_peak_rss_gb"])])
+    return rows
+
+
+def seed_lines(report: dict[str, Any]) -> list[str]:
+    names = list(report["runs"])
+    seeds = sorted({r["seed"] for rs in report["runs"].values() for r in rs})
+    by = {n: {r["seed"]: r for r in report["runs"][n]} for n in names}
+    lines = ["| seed | " + " | ".join(f"{n}: before -> after (best@step)" for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    for s in seeds:
+        cells = []
+        for n in names:
+            r = by[n].get(s)
+            cells.append("-" if r is None else f"{fmt(r['before'])} -> {fmt(r['after'])} ({fmt(r['gain'], '{:+.2f}')}; "
+                         f"best {fmt(r['best'])}@{fmt(r['best_step'], '{}')})")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def paired_lines(report: dict[str, Any]) -> list[str]:
+    p = report.get("paired")
+    if not p:
+        return []
+    return [f"Paired by seed: mean gain {p['b']} - {p['a']} = {fmt(p['mean_b_minus_a'], '{:+.3f}')} over "
+            f"{len(p['seeds'])} seeds ({p['b']} better on {p['b_better']}, {p['a']} on {p['a_better']}); exact "
+            f"sign-flip p = {fmt(p['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null).", ""]
+
+
+def write_readme(path: Path, report: dict[str, Any]) -> None:
+    meta = report["meta"]
+    lines = ["# Reliability: the default command on fresh seeds", "",
+             f"Recipe `{meta['recipe']}` (CPU preset, {meta['steps']} steps), model `{meta['model']}`, seeds "
+             f"{meta['seeds']}, held-out point every {meta['heldout_every']} steps (their time is left out of wall s). "
+             f"Generated by `{meta['command']}` on {meta['date']}.", ""]
+    if meta.get("note"):
+        lines += [meta["note"], ""]
+    lines += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(r) + " |" for r in table_rows(report)]
+    lines += ["", "Arms: " + "; ".join(f"`{n}` = {', '.join(a['sets']) or 'the preset as it is'}"
+                                       f"{' (sampler ' + a['sampler'] + ')' if a['sampler'] else ''}"
+                                       for n, a in meta["arms"].items()), ""]
+    lines += seed_lines(report) + [""] + paired_lines(report) + ["![curves](curves.png)", ""]
+    path.write_text("\n".join(lines))
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(report["runs"])
+    fig, axes = plt.subplots(2, max(len(names), 1), figsize=(6 * max(len(names), 1), 8), squeeze=False)
+    for col, name in enumerate(names):
+        for r in report["runs"][name]:
+            if r["heldout_curve"]:
+                xs, ys = zip(*r["heldout_curve"], strict=True)
+                axes[0][col].plot(xs, ys, marker="o", alpha=0.8, label=f"seed {r['seed']}")
+            if r["entropy_curve"]:
+                xs, ys = zip(*r["entropy_curve"], strict=True)
+                axes[1][col].plot(xs, ys, alpha=0.8, label=f"seed {r['seed']}")
+        for r in report["long_runs"].get(name, []):
+            if r["heldout_curve"]:
+                xs, ys = zip(*r["heldout_curve"], strict=True)
+                axes[0][col].plot(xs, ys, linestyle="--", alpha=0.6, label=f"seed {r['seed']} (long)")
+        axes[0][col].set(title=f"{name}: held-out accuracy (greedy)", xlabel="step", ylim=(-0.02, 1.02))
+        axes[1][col].set(title=f"{name}: policy entropy", xlabel="step", ylabel="nats/token")
+        for ax in (axes[0][col], axes[1][col]):
+            ax.grid(alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="reliability over seeds")
+    for h in HEADERS:
+        table.add_column(h, justify="right")
+    for row in table_rows(report):
+        table.add_row(*row)
+    console = Console(width=max(Console().width, 160))
+    console.print(table)
+    for line in seed_lines(report) + paired_lines(report):
+        console.print(line, markup=False)
+
+
+# ---------------------------------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------------------------------
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--recipe", default="arithmetic")
+    p.add_argument("--seeds", default="101,102,103,104,105,106,107,108,109,110",
+                   help="comma list of fresh seeds (42, the presets' tuning seed, is refused)")
+    p.add_argument("--samplers", "--sampler", default="", help="vllm and/or transformers; every arm under each")
+    p.add_argument("--arm", action="append", default=[], help="NAME[:FIELD=VALUE,...][@SAMPLER] (repeatable)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override for every run")
+    p.add_argument("--heldout_every", type=int, default=5, help="held-out points for the curve (0: before/after)")
+    p.add_argument("--long_factor", type=int, default=0, help="also run K x the preset's steps per seed (collapse)")
+    p.add_argument("--lanes", type=int, default=1, help="runs at once (each pinned to a core)")
+    p.add_argument("--lock", default=None, help="flock this file around each wave of runs")
+    p.add_argument("--model", default=None)
+    p.add_argument("--tiny", action="store_true", help="a tiny random Llama (smoke test; numbers mean nothing)")
+    p.add_argument("--out", default="results/reliability")
+    p.add_argument("--work", default="outputs/reliability")
+    p.add_argument("--json", default=None)
+    p.add_argument("--note", default="")
+    p.add_argument("--report_only", action="store_true", help="re-read the run folders, train nothing")
+    args = p.parse_args(argv)
+    try:
+        args.seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
+    if not args.seeds:
+        p.error("--seeds must name at least one seed")
+    if TUNED_SEED in args.seeds:
+        p.error(f"seed {TUNED_SEED} is the presets' tuning seed: reliability is measured on fresh seeds only")
+    from r1lite.train.config import SAMPLERS
+
+    args.samplers = [x.strip() for x in args.samplers.split(",") if x.strip()]
+    if any(x not in SAMPLERS for x in args.samplers):
+        p.error(f"--samplers takes values from {', '.join(SAMPLERS)}; got {args.samplers}")
+    try:
+        arms = [parse_arm(a) for a in (args.arm or ["preset"])]
+    except ValueError as exc:
+        p.error(str(exc))
+    if args.samplers:
+        arms = [{**a, "sampler": s} for a in arms for s in args.samplers]
+    args.arms = {arm_label(a): a for a in arms}
+    if len(args.arms) != len(arms):
+        p.error("two arms have the same name")
+    if args.lanes < 1 or args.long_factor < 0 or args.heldout_every < 0:
+        p.error("--lanes must be >= 1, --long_factor and --heldout_every >= 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse(argv)
+    out, work = (Path(x) if Path(x).is_absolute() else REPO / x for x in (args.out, args.work))
+    if args.tiny and not args.model:
+        from r1lite.models import make_tiny_llama
+
+        args.model = make_tiny_llama(work / "tiny_model", tokenizer_spec="smollm2-135m")
+    steps = next((int(v.partition("=")[2]) for v in args.set if v.partition("=")[0].strip("- ") in
+                  ("max_steps", "max-steps")), None) or preset_steps(args.recipe)
+    jobs = []  # seed-major: with --lanes 2 the arms of one seed run side by side, under the same load
+    for seed in args.seeds:
+        for arm in args.arms.values():
+            jobs.append((run_argv(arm, seed, run_folder(work, arm, seed, False), args, None),
+                         run_folder(work, arm, seed, False)))
+            if args.long_factor:
+                jobs.append((run_argv(arm, seed, run_folder(work, arm, seed, True), args, steps * args.long_factor),
+                             run_folder(work, arm, seed, True)))
+    if not args.report_only:
+        for k in range(0, len(jobs), args.lanes):
+            run_wave(jobs[k:k + args.lanes], args.lock)
+    runs: dict[str, list[dict[str, Any]]] = {}
+    long_runs: dict[str, list[dict[str, Any]]] = {}
+    missing = []
+    for name, arm in args.arms.items():
+        for seed in args.seeds:
+            r = read_seed(run_folder(work, arm, seed, False), seed)
+            if r is None:
+                missing.append(f"{name} seed {seed}")
+            else:
+                runs.setdefault(name, []).append(r)
+            if args.long_factor:
+                lr = read_seed(run_folder(work, arm, seed, True), seed)
+                if lr is not None:
+                    long_runs.setdefault(name, []).append(lr)
+    if not runs:
+        print(f"bench/reliability: no finished run in {work} ({', '.join(missing)})", file=sys.stderr)
+        return 1
+    if missing:
+        print(f"bench/reliability: left out (unfinished or failed): {', '.join(missing)}", file=sys.stderr)
+    meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
+            "seeds": args.seeds, "steps": steps, "heldout_every": args.heldout_every, "long_factor": args.long_factor,
+            "lanes": args.lanes, "set": args.set, "arms": args.arms, "missing": missing, "note": args.note,
+            "command": "python bench/reliability.py " + " ".join(without_note(argv)),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    report = build_report(runs, long_runs, meta)
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=1) + "\n"
+    (out / "summary.json").write_text(text)
+    if args.json:
+        Path(args.json).write_text(text)
+    plot(report, out / "curves.png")
+    write_readme(out / "README.md", report)
+    print_table(report)
+    print(f"results in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

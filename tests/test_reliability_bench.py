@@ -1,0 +1,79 @@
+"""bench/reliability.py: fresh seeds only, the summary's figures from run folders, and a real tiny run end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench_loader import load_bench
+
+
+def fake_seed(folder: Path, seed: int, curve: list[tuple[int, float]], wall: float = 100.0) -> None:
+    folder.mkdir(parents=True)
+    steps = [{"step": s, "time": 10.0 * s, "loss": 0.1, "reward": 0.5, "entropy": 1.0 - 0.1 * s,
+              "dynamic_sampling/zero_variance_frac": 1.0 if s == 2 else 0.5, "difficulty/skipped_frac": 0.25}
+             for s in range(1, curve[-1][0] + 1)]
+    passes = [{"step": s, "phase": "before" if s == 0 else ("after" if k == len(curve) - 1 else f"step{s}"),
+               "time": 10.0 * s + 1, "accuracy": a, "seconds": 3.0} for k, (s, a) in enumerate(curve)]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in steps))
+    (folder / "heldout_metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in passes))
+    best = max(curve, key=lambda p: p[1])
+    (folder / "summary.json").write_text(json.dumps({
+        "before": {"accuracy": curve[0][1], "n": 100}, "after": {"accuracy": curve[-1][1], "n": 100},
+        "best": {"step": best[0], "value": best[1]}, "wall_seconds": wall}))
+    (folder / "run_meta.json").write_text(json.dumps({"peak_rss_gb": 5.5, "lanes": 1}))
+
+
+def test_seed_42_is_refused() -> None:
+    bench = load_bench("reliability")
+    with pytest.raises(SystemExit):
+        bench.parse(["--seeds", "41,42"])
+
+
+def test_summary_fields_from_run_folders(tmp_path: Path) -> None:
+    bench = load_bench("reliability")
+    work = tmp_path / "work"
+    arms = {"preset": bench.parse_arm("preset"), "cand": bench.parse_arm("cand:difficulty_sampling=true")}
+    fake_seed(bench.run_folder(work, arms["preset"], 1, False), 1, [(0, 0.30), (5, 0.45), (10, 0.40)])
+    fake_seed(bench.run_folder(work, arms["preset"], 2, False), 2, [(0, 0.30), (5, 0.25), (10, 0.20)])
+    fake_seed(bench.run_folder(work, arms["cand"], 1, False), 1, [(0, 0.30), (5, 0.50), (10, 0.55)])
+    fake_seed(bench.run_folder(work, arms["cand"], 2, False), 2, [(0, 0.30), (5, 0.40), (10, 0.42)])
+    fake_seed(bench.run_folder(work, arms["preset"], 1, True), 1, [(0, 0.30), (10, 0.50), (30, 0.35)])
+    out = tmp_path / "out"
+    rc = bench.main(["--report_only", "--seeds", "1,2", "--arm", "preset", "--arm", "cand:difficulty_sampling=true",
+                     "--long_factor", "3", "--work", str(work), "--out", str(out), "--json", str(tmp_path / "r.json")])
+    assert rc == 0
+    report = json.loads((out / "summary.json").read_text())
+    s = report["summary"]
+    assert s["arm"] == "preset" and s["seeds"] == [1, 2]
+    assert s["mean_gain"] == pytest.approx(0.0) and s["min_gain"] == pytest.approx(-0.10)
+    assert s["frac_gain_ge_0_10"] == 0.5 and s["frac_below_start"] == 0.5
+    assert s["mean_wall_seconds"] == pytest.approx(97.0)  # the mid-run held-out pass (3 s) is left out
+    assert s["mean_final_minus_best"] == pytest.approx(-0.15) and s["long_seeds"] == [1]
+    assert s["mean_entropy_first"] == pytest.approx(0.9) and s["mean_skipped_frac"] == pytest.approx(0.25)
+    cand = s["arms"]["cand"]
+    assert cand["mean_gain"] == pytest.approx(0.185) and cand["frac_below_start"] == 0.0
+    assert s["paired"]["mean_b_minus_a"] == pytest.approx(0.185) and s["paired"]["p_sign_flip"] == 0.5
+    assert report["runs"]["preset"][1]["no_signal_steps"] == 1
+    readme = (out / "README.md").read_text()
+    assert "| preset | 2 | +0.000 | -0.10 |" in readme and "sign-flip p = 0.500" in readme
+    assert (out / "curves.png").stat().st_size > 1000 and (tmp_path / "r.json").exists()
+
+
+def test_tiny_runs_end_to_end(tmp_path: Path) -> None:
+    bench = load_bench("reliability")
+    out = tmp_path / "out"
+    rc = bench.main(["--tiny", "--seeds", "1,2", "--samplers", "transformers", "--work", str(tmp_path / "work"),
+                     "--out", str(out), "--heldout_every", "1", "--set", "max_steps=2", "--set", "heldout_n=4",
+                     "--set", "heldout_batch_size=4", "--set", "max_completion_length=8", "--set", "plot=false",
+                     "--arm", "preset", "--arm", "cand:difficulty_sampling=true,clip_cov_ratio=0.1"])
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())["summary"]
+    assert set(s["arms"]) == {"preset@transformers", "cand@transformers"}
+    for arm in s["arms"].values():
+        assert arm["seeds"] == [1, 2] and arm["mean_gain"] is not None and arm["mean_wall_seconds"] > 0
+    runs = json.loads((out / "summary.json").read_text())["runs"]
+    assert all(len(r["heldout_curve"]) == 3 for rs in runs.values() for r in rs)  # before, step 1, after
+    assert s["arms"]["cand@transformers"]["mean_skipped_frac"] is not None
+    assert s["arms"]["preset@transformers"]["mean_skipped_frac"] is None
