@@ -317,8 +317,13 @@ def init_server(gen: Any, args: Any) -> None:
                                   connection_timeout=gen.server_timeout)
     if not on_cpu():
         gen.vllm_client.init_communicator(device=acc.device)
-    gen.r1_weights_dir = getattr(args, "vllm_weights_dir", None) or tempfile.mkdtemp(
-        prefix="r1lite-weights-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    gen.r1_weights_dir = getattr(args, "vllm_weights_dir", None)
+    if not gen.r1_weights_dir:  # a fresh one in memory, removed at exit (a 135M model's file is ~0.5 GB)
+        import shutil
+
+        gen.r1_weights_dir = tempfile.mkdtemp(prefix="r1lite-weights-",
+                                              dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        atexit.register(shutil.rmtree, gen.r1_weights_dir, True)
 
 
 def sync_server_weights(gen: Any, named: Iterable[tuple[str, Any]], version: str) -> None:
