@@ -18,6 +18,13 @@ variant's turn moved a single-round ratio by 20%. Both sample with transformers 
 with ``generate`` on the same recipe config (CPU preset; GSM8K with 16 completions of up to 128 tokens), each
 variant in its own process (the vLLM engine binds threads for the whole process). Summary keys
 ``ratio_vllm_arithmetic`` and ``ratio_vllm_gsm8k`` (targets <= 0.6 and <= 0.5) and the per-phase time split.
+
+``--async-recipes arithmetic,gsm8k`` adds one-step-off-policy rows on the same 2-core budget: synchronous r1lite
+(colocated vLLM) at each of ``--sync-threads`` (default 1,2; the best counts) against async r1lite (vLLM server
+bound to one core, trainer on one thread, ``r1lite.rollout.async_rollout``). Summary keys
+``ratio_async_arithmetic`` and ``ratio_async_gsm8k`` (async s/step / best sync s/step; target <= 0.7), the async
+run's staleness, overlap and IS-ratio figures, and the peak memory (RSS of the whole process tree, trainer +
+engine) of every row.
 """
 
 from __future__ import annotations
@@ -123,6 +130,10 @@ RECIPE_OVERRIDES = {
 }
 
 
+ASYNC_FLAGS = ["--vllm_mode", "server", "--vllm_server_spawn", "true", "--vllm_server_threads", "1",
+               "--async_rollouts", "true"]
+
+
 def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir: str) -> dict[str, Any]:
     """One recipe's CPU preset for ``steps`` steps: plain TRL (generate) or r1lite (vLLM); step times + split."""
     from dataclasses import fields
@@ -136,7 +147,8 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
     argv = ["--config", str(root / "recipes" / f"{recipe}.yaml"), "--preset", "cpu", "--max-steps", str(steps),
             "--output_dir", out_dir, "--heldout_n", "0", "--save_strategy", "no", "--threads", str(threads),
             "--table_every", "0", "--samples_every", "0", "--disable_tqdm", "true",
-            "--sampler", "vllm" if variant == "r1lite_vllm" else "transformers", *RECIPE_OVERRIDES[recipe]]
+            "--sampler", "vllm" if variant in ("r1lite_vllm", "r1lite_async") else "transformers",
+            *RECIPE_OVERRIDES[recipe], *(ASYNC_FLAGS if variant == "r1lite_async" else [])]
     cfg, _ = parse_config(argv)
     run = build_run(cfg)
     cfg.reward_weights = run.weights
@@ -159,22 +171,55 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
     logs = [h for h in trainer.state.log_history if "loss" in h]
     measured = timer.times[1:] if len(timer.times) > 1 else timer.times
     split = {p: statistics.median(h.get(f"time/{p}", 0.0) for h in logs[1:] or logs) for p in PHASES}
-    return {"median_s": statistics.median(measured), "step_times_s": [round(t, 3) for t in timer.times],
-            "time_split_s": split if variant != "trl" else None,
-            "mean_completion_length": statistics.mean(h.get("completions/mean_length", 0.0) for h in logs)}
+    result = {"median_s": statistics.median(measured), "step_times_s": [round(t, 3) for t in timer.times],
+              "time_split_s": split if variant != "trl" else None,
+              "mean_completion_length": statistics.mean(h.get("completions/mean_length", 0.0) for h in logs)}
+    keys = ("async/staleness", "async/overlap_s", "async/wait_s", "async/prefetch_hit",
+            "sampling/importance_sampling_ratio/min", "sampling/importance_sampling_ratio/mean",
+            "sampling/importance_sampling_ratio/max", "sampling/sampling_logp_difference/max")
+    result["per_step"] = {k: [h.get(k) for h in logs] for k in keys if any(k in h for h in logs)}
+    if variant == "r1lite_async":
+        from r1lite.rollout.server import stop_server
+
+        stop_server(trainer.vllm_generation)
+    return result
 
 
-def run_child(recipe: str, variant: str, args: argparse.Namespace, out_dir: str) -> dict[str, Any]:
-    """Run :func:`recipe_variant` in a fresh interpreter and return its JSON."""
+def run_child(recipe: str, variant: str, args: argparse.Namespace, out_dir: str, threads: int | None = None,
+              steps: int | None = None) -> dict[str, Any]:
+    """Run :func:`recipe_variant` in a fresh interpreter and return its JSON, with the peak RSS of the child's
+    whole process tree (trainer + any vLLM server it started) and the load average around it."""
     import subprocess
+    import threading
+
+    import psutil
 
     out = Path(out_dir) / "result.json"
     cmd = [sys.executable, __file__, "--child", f"{recipe}:{variant}", "--child-out", str(out),
-           "--steps", str(args.steps), "--threads", str(args.threads)]
-    proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+           "--steps", str(steps or args.steps), "--threads", str(threads or args.threads)]
+    load_before = os.getloadavg()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            try:
+                root = psutil.Process(proc.pid)
+                rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+                peak[0] = max(peak[0], rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = proc.communicate()
+    sampler.join(timeout=2)
     if proc.returncode != 0:
-        raise SystemExit(f"{recipe}/{variant} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(out.read_text())
+        raise SystemExit(f"{recipe}/{variant} failed:\n{stderr[-3000:]}")
+    result = json.loads(out.read_text())
+    result.update(peak_rss_gib=round(peak[0] / 2**30, 2), loadavg_before=load_before, loadavg_after=os.getloadavg())
+    return result
 
 
 def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -207,6 +252,14 @@ def print_table(results: dict[str, dict[str, Any]], summary: dict[str, Any]) -> 
                     f"ratio_dropping = {summary['ratio_dropping']:.3f} (target <= 0.75)")
 
 
+def sync_threads(spec: str, recipe: str) -> list[int]:
+    """``1,2`` -> [1, 2] for every recipe; ``arithmetic:1,gsm8k:2`` -> this recipe's (all plain ones if unnamed)."""
+    items = [x.strip() for x in spec.split(",") if x.strip()]
+    named = [x.split(":", 1) for x in items if ":" in x]
+    mine = [int(t) for r, t in named if r == recipe]
+    return mine or [int(x) for x in items if ":" not in x] or [1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="smollm2-135m", help="alias, HF dir or Hub id (default smollm2-135m)")
@@ -221,6 +274,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--recipes", default="", help="also time recipe configs with vLLM: arithmetic,gsm8k")
     parser.add_argument("--skip-controlled", action="store_true", help="only the --recipes comparisons")
+    parser.add_argument("--async-recipes", default="", help="sync vs one-step-off async rows: arithmetic,gsm8k")
+    parser.add_argument("--async-steps", type=int, default=4, help="steps per async/sync row (the first is warm-up)")
+    parser.add_argument("--sync-threads", default="1,2",
+                        help="thread settings for the sync rows (the best counts): 1,2 for every recipe, or per "
+                             "recipe, e.g. arithmetic:1,gsm8k:2")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -285,11 +343,47 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{recipe}: TRL+generate {pair['trl']['median_s']:.1f} s/step, r1lite+vLLM "
               f"{pair['r1lite_vllm']['median_s']:.1f} s/step, ratio {ratio:.3f}; r1lite split "
               + ", ".join(f"{k} {v:.1f}s" for k, v in pair["r1lite_vllm"]["time_split_s"].items()), flush=True)
+    for recipe in filter(None, args.async_recipes.split(",")):
+        rows: dict[str, Any] = {}
+        with tempfile.TemporaryDirectory() as tmp:
+            for t in sync_threads(args.sync_threads, recipe):
+                name = f"sync_vllm_t{t}"
+                print(f"[bench] async rows {recipe} {name}: {args.async_steps} steps ...", file=sys.stderr, flush=True)
+                Path(tmp, name).mkdir()
+                rows[name] = run_child(recipe, "r1lite_vllm", args, str(Path(tmp, name)), threads=t,
+                                       steps=args.async_steps)
+            print(f"[bench] async rows {recipe} async: {args.async_steps} steps ...", file=sys.stderr, flush=True)
+            Path(tmp, "async").mkdir()
+            rows["async_1+1"] = run_child(recipe, "r1lite_async", args, str(Path(tmp, "async")), threads=1,
+                                          steps=args.async_steps)
+        results[f"async_{recipe}"] = rows
+        best = min((r for r in rows if r.startswith("sync")), key=lambda r: rows[r]["median_s"])
+        a = rows["async_1+1"]
+        ratio = a["median_s"] / rows[best]["median_s"]
+        per = a.get("per_step", {})
+        summary.update({
+            f"ratio_async_{recipe}": ratio, f"target_ratio_async_{recipe}": 0.7,
+            f"best_sync_{recipe}": best, f"median_s_best_sync_{recipe}": rows[best]["median_s"],
+            f"median_s_async_{recipe}": a["median_s"],
+            f"async_staleness_max_{recipe}": max((x for x in per.get("async/staleness", []) if x is not None),
+                                                 default=None),
+            f"async_overlap_s_median_{recipe}": statistics.median(
+                [x for x in per.get("async/overlap_s", [])[1:] if x is not None] or [0.0]),
+            f"peak_rss_gib_{recipe}": {k: r["peak_rss_gib"] for k, r in rows.items()},
+        })
+        print(f"{recipe}: " + ", ".join(f"{k} {r['median_s']:.1f} s/step ({r['peak_rss_gib']} GiB)"
+                                        for k, r in rows.items()) + f"; ratio_async_{recipe} = {ratio:.3f} "
+              f"(async / {best}; target <= 0.7)", flush=True)
+        write_json(args, summary, results)  # after each recipe: a long run cut short keeps what it measured
+    write_json(args, summary, results)
+    return 0
+
+
+def write_json(args: argparse.Namespace, summary: dict[str, Any], results: dict[str, Any]) -> None:
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"summary": summary, "results": results, "args": vars(args)}, indent=2,
                                         default=str) + "\n")
-    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

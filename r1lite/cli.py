@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("r1lite.train.report", "write report.html for a training run (curves, held-out flips, samples)"),
     "eval": ("r1lite.eval.evaluate", "evaluate a model on math benchmarks"),
     "models": ("r1lite.models", "prepare models (e.g. convert the smollm2-135m GGUF)"),
+    "serve": ("r1lite.rollout.server", "run the vLLM rollout server for a trainer (--vllm_mode server)"),
     "env": ("r1lite.train.env", "print the sampler, torch build, device and threads a run would use"),
 }
 

@@ -345,12 +345,17 @@ def generation_class(args: Any) -> type:
     """TRL's ``VLLMGeneration`` with r1lite's engine settings (colocate mode) and the CPU-safe weight sync.
 
     Built per run because TRL constructs the object itself: :class:`r1lite.train.trainer.R1Trainer` swaps this class in
-    for the duration of ``GRPOTrainer.__init__``. Server mode is TRL's, unchanged.
+    for the duration of ``GRPOTrainer.__init__``. Server mode (CPU and GPU, sync or one step off-policy) is
+    :mod:`r1lite.rollout.server`'s.
     """
     from trl.generation.vllm_generation import VLLMGeneration
 
     class R1VLLMGeneration(VLLMGeneration):
         def _init_vllm(self) -> None:
+            if self.mode == "server":
+                from r1lite.rollout.server import init_server
+
+                return init_server(self, args)
             if self.mode != "colocate":
                 return super()._init_vllm()
             acc = self.accelerator
@@ -382,9 +387,25 @@ def generation_class(args: Any) -> type:
         def generate(self, prompts: list[list[int]], *args: Any, **kwargs: Any) -> tuple:
             if self.mode == "colocate" and self.tensor_parallel_size == 1:
                 prime_prefix_cache(self.llm, prompts)
+            if self.mode == "server":
+                from r1lite.rollout.server import server_generate
+
+                return server_generate(self, prompts, *args, **kwargs)
             return super().generate(prompts, *args, **kwargs)
 
+        def _r1_super_generate(self, *args: Any, **kwargs: Any) -> tuple:
+            return super().generate(*args, **kwargs)
+
+        def _r1_super_sync(self) -> None:
+            super().sync_weights()
+
         def sync_weights(self) -> None:
+            if self.mode == "server":
+                from r1lite.rollout.server import sync_server_weights
+
+                named = self._iter_named_params() if not on_cpu() else with_tied(self._iter_named_params(),
+                                                                                 tied_aliases(self.model))
+                return sync_server_weights(self, named, str(getattr(self, "r1_step", 0)))
             if self.mode != "colocate" or not on_cpu():
                 super().sync_weights()
             else:

@@ -502,9 +502,21 @@ def main(argv: list[str] | None = None, default_config: str | Path | None = None
     except ConfigError as exc:
         print(f"r1lite train: {exc}", file=sys.stderr)
         return 2
+    except RuntimeError as exc:  # the vLLM server died, hung or holds other weights: one line, no traceback
+        from r1lite.rollout.server import ServerError
+
+        if not isinstance(exc, ServerError):
+            raise
+        print(f"r1lite train: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\nr1lite train: {interrupted_message(cfg, trainer[0] if trainer else None)}", file=sys.stderr)
         return 130
+    finally:
+        if trainer:  # a vLLM server this run started stops with it (r1lite.rollout.server)
+            from r1lite.rollout.server import stop_server
+
+            stop_server(getattr(trainer[0], "vllm_generation", None))
 
 
 def interrupted_message(cfg: R1Config | None, trainer: Any) -> str:

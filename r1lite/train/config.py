@@ -127,6 +127,25 @@ class R1Config(GRPOConfig):
         default=True, metadata={"help": "vLLM importance-sampling ratio from the update's own forward (no extra "
                                         "no-grad pass) when num_iterations is 1."})
 
+    # --- vLLM server mode and async rollouts (r1lite.rollout.server, r1lite.rollout.async_rollout) ----------
+    vllm_server_spawn: bool = field(
+        default=False, metadata={"help": "With vllm_mode=server: start the vLLM server as a child on 127.0.0.1 "
+                                          "(own process group, stopped with the run) instead of connecting to one."})
+    vllm_server_threads: int | None = field(
+        default=None, metadata={"help": "CPU cores for a spawned server's engine (the machine's last ones); default 1."})
+    vllm_request_timeout: float = field(
+        default=600.0, metadata={"help": "Seconds one request to the vLLM server may take before the run stops "
+                                         "(server hung or dead)."})
+    vllm_weights_dir: str | None = field(
+        default=None, metadata={"help": "CPU server mode: directory both trainer and server see, for the weights "
+                                        "file (default: a fresh one in /dev/shm)."})
+    async_rollouts: bool = field(
+        default=False, metadata={"help": "Server mode: generate step t+1's rollouts while step t updates (one step "
+                                         "off-policy, corrected by vLLM importance sampling)."})
+    max_staleness: int = field(
+        default=1, metadata={"help": "Async rollouts: most optimizer steps a rollout's policy may lag the trainer's; "
+                                     "0 = synchronous."})
+
     # --- CPU -----------------------------------------------------------------------------------------
     threads: int | None = field(
         default=None, metadata={"help": "torch CPU threads; default 1 on a <=2-core box (measured fastest), else 4."})
@@ -203,6 +222,7 @@ class R1Config(GRPOConfig):
         check_ranges(self)
         self._check_algo()
         self._resolve_sampler()
+        self._check_server_mode()
         on_gpu = cuda_available() and not self.use_cpu
         if not on_gpu:
             self.use_cpu = True
@@ -328,6 +348,13 @@ class R1Config(GRPOConfig):
                 print(f"r1lite: vLLM is not installed, sampling with transformers generate (5-10x slower on CPU; "
                       f"{install_hint()})", file=sys.stderr)
         self.use_vllm = self.sampler == "vllm"
+
+    def _check_server_mode(self) -> None:
+        if self.max_staleness < 0:
+            raise ConfigError(f"max_staleness must be >= 0, got {self.max_staleness}")
+        if self.async_rollouts and not (self.use_vllm and self.vllm_mode == "server"):
+            raise ConfigError("async_rollouts needs the vLLM server: pass --sampler vllm --vllm_mode server "
+                              "(with --vllm_server_spawn true, or --vllm_server_base_url of a running `r1lite serve`)")
 
     @property
     def heldout_tokens(self) -> int:

@@ -63,6 +63,10 @@ class R1Trainer(GRPOTrainer):
         self.estimator = get_estimator(self.algo)
         self.algo_name = estimator_name(self.algo)
         self.diagnostics, self._label_columns = _default_diagnostics(self)  # r1lite.train.diagnostics
+        if self.use_vllm and self.vllm_mode == "server":
+            from r1lite.rollout.server import attach_trainer
+
+            attach_trainer(self)
 
     # ------------------------------------------------------------------------------------------------
     # small helpers
@@ -151,6 +155,7 @@ class R1Trainer(GRPOTrainer):
                                  and self.vllm_generation.holds_my_weights()):
             return
         with self._timed("weight_sync"):
+            self.vllm_generation.r1_step = self.state.global_step  # the server's weight version (server mode)
             self.vllm_generation.sync_weights()
         self._last_loaded_step = self.state.global_step
 
@@ -162,6 +167,11 @@ class R1Trainer(GRPOTrainer):
         if self.use_vllm and self.vllm_mode == "colocate":
             self.sync_weights()
             return VLLMBackend(llm=self.vllm_generation.llm, tokenizer=self._tokenizer)
+        if self.use_vllm and self.vllm_mode == "server" and self.accelerator.num_processes == 1:
+            from r1lite.rollout.server import ServerBackend
+
+            self.sync_weights()
+            return ServerBackend(self.vllm_generation.vllm_client, self._tokenizer)
         model = self.accelerator.unwrap_model(self.model)
         return TransformersBackend.from_model(model, self._tokenizer, batch_size=batch_size)
 
