@@ -11,8 +11,9 @@ Each is published as one test set with its own keys (``$R1LITE_DATA_DIR/<name>/t
 They have no train split, so, as the generated tasks do, r1lite splits the published set by a stable hash of the
 problem text (SHA-256 of the lower-cased, space-collapsed question): ``test`` is a fixed ``test_fraction`` (30%) of
 it and ``train`` the rest, disjoint whatever the seed or order, so training on ``train`` and measuring on
-``test`` (training's default held-out split) never sees a test problem. ``all`` is the whole published set,
-for numbers comparable with papers (``r1lite eval --benchmarks svamp --split all``). A file passed as the
+``test`` (training's default held-out split) never sees a test problem. ``all`` is the whole published set, and
+what ``r1lite eval --benchmarks svamp`` scores by default (``eval_split``), for numbers comparable with papers
+(``--split test`` scores the held-out part only). A file passed as the
 source (``source=``, ``--task_source``, ``r1lite eval --benchmarks svamp=FILE``) is used whole for any split,
 like every data task's.
 """
@@ -72,6 +73,7 @@ class WordProblemTask(DataTask):
     body_key: str | None = None  # prepended to the question (SVAMP's Body, ASDiv's body)
     test_fraction: float = 0.3
     splits: tuple[str, ...] = ("train", "test", "all")
+    eval_split: str = "all"  # r1lite eval's default: the published set, as papers report it
     rewards: dict[str, float] = field(default_factory=lambda: {"accuracy": 1.0, "format": 0.2})
 
     def __post_init__(self) -> None:

@@ -170,3 +170,16 @@ def test_eval_loads_them_as_benchmarks(data_dir: Path, name: str) -> None:
     bench = load_benchmark(name, "test", 50, "question", "answer")
     assert bench.name == name and len(bench.questions) == len(bench.golds) == 50
     assert bench.eval_mode == "strict" and str(data_dir / name) in bench.source
+
+
+def test_eval_scores_the_published_set_of_a_word_problem_benchmark_by_default(data_dir: Path) -> None:
+    """`r1lite eval --benchmarks svamp` is the whole published set (papers' numbers); `--split test` the held-out
+    part; a benchmark with a real test split keeps it."""
+    from r1lite.eval.evaluate import load_benchmark
+
+    svamp = load_benchmark("svamp", None, None, "question", "answer")
+    held_out = load_benchmark("svamp", "test", None, "question", "answer")
+    assert (svamp.split, len(svamp.questions)) == ("all", len(records(data_dir, "svamp")))
+    assert held_out.split == "test" and 0 < len(held_out.questions) < len(svamp.questions)
+    gsm8k = load_benchmark("gsm8k", None, 5, "question", "answer")
+    assert gsm8k.split == "test"

@@ -86,9 +86,10 @@ def task_with_file(spec: str) -> tuple[str, str] | None:
     return (name.strip(), path.strip()) if name.strip() in list_tasks() else None
 
 
-def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
+def load_benchmark(spec: str, split: str | None, limit: int | None, question_key: str, answer_key: str) -> Benchmark:
     """A registered task (``gsm8k``, ``math500``, ...), a task on a user's file (``svamp=FILE``: the task's keys and
-    gold parsing, the whole file) or a custom data file with the given keys."""
+    gold parsing, the whole file) or a custom data file with the given keys. ``split=None`` is the task's own
+    evaluation split (``eval_split``: ``test``, or the whole published set for sets without a test split)."""
     with_file = task_with_file(spec)
     if is_custom(spec) and with_file is None:
         return load_custom(spec, limit, question_key, answer_key)
@@ -103,6 +104,7 @@ def load_benchmark(spec: str, split: str, limit: int | None, question_key: str, 
         raise EvalError(f"unknown benchmark {spec!r}: {str(exc).rstrip('.')}. Pass a task name (e.g. "
                         f"{DEFAULT_BENCHMARKS}), a task on your file (svamp=FILE.jsonl) or a .jsonl file with "
                         "--question-key/--answer-key") from exc
+    split = split or str(getattr(task, "eval_split", "test"))
     try:
         data = task.load(split, limit=limit)
     except Exception as exc:
@@ -360,7 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated task names (also svamp, asdiv, mawps, olympiadbench: `r1lite tasks list`), "
                    "TASK=FILE (a task's keys and gold parsing on your file) or .jsonl files with --question-key/"
                    f"--answer-key (default: {DEFAULT_BENCHMARKS})")
-    p.add_argument("--split", default="test", help="dataset split of the named benchmarks (default: test)")
+    p.add_argument("--split", default=None,
+                   help="dataset split of the named benchmarks (default: each benchmark's evaluation split: test; "
+                        "the whole published set for svamp, asdiv, mawps)")
     p.add_argument("--n", type=int, default=4, help="samples per problem (default: 4)")
     p.add_argument("--temperature", type=float, default=0.6, help="0 = greedy (needs --n 1) (default: 0.6)")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling (default: 0.95)")
