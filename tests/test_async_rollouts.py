@@ -17,15 +17,6 @@ pytest.importorskip("vllm", reason="vLLM is not installed: pip install -e '.[vll
 from vllm_server_helpers import STALE, TOL, make_trainer  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def server(tiny_model_dir: str):
-    from r1lite.rollout.server import ServerProcess
-
-    proc = ServerProcess(tiny_model_dir, threads=1, max_model_len=512)
-    yield proc
-    proc.stop()
-
-
 def rows_with(trainer, key: str) -> list[dict]:
     return [r for r in trainer.state.log_history if key in r]
 

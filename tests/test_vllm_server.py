@@ -24,16 +24,6 @@ from vllm_server_helpers import PROMPTS, STALE, TOL, make_trainer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def server(tiny_model_dir: str):
-    from r1lite.rollout.server import ServerProcess
-
-    proc = ServerProcess(tiny_model_dir, threads=1, max_model_len=512)
-    yield proc
-    proc.stop()
-    assert proc.exited() is not None
-
-
-@pytest.fixture(scope="module")
 def trained(server, tiny_model_dir: str, tmp_path_factory: pytest.TempPathFactory):
     trainer = make_trainer(tiny_model_dir, str(tmp_path_factory.mktemp("server_run")), server.url)
     initial = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}

@@ -28,3 +28,4 @@ def make_trainer(model_dir: str, out: str, url: str, **overrides):
     cfg = R1Config(**settings)
     return R1Trainer(model=model_dir, reward_funcs=[varied_reward], args=cfg,
                      train_dataset=Dataset.from_dict({"prompt": PROMPTS * 8}), processing_class=load_tokenizer(model_dir))
+
