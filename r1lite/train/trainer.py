@@ -117,8 +117,13 @@ class R1Trainer(GRPOTrainer):
         hit = getattr(self, "_length_hit", None)
         if hit is not None and len(hit) == len(completion_ids):
             return list(hit)
-        ends = {*self.eos_token_ids, self._tokenizer.pad_token_id}
+        ends = self._end_ids
         return [bool(ids) and ids[-1] not in ends for ids in completion_ids]
+
+    @property
+    def _end_ids(self) -> set[int]:
+        """Token ids that end a completion by themselves (EOS, pad): TRL's test for "not truncated"."""
+        return {*self.eos_token_ids, self._tokenizer.pad_token_id}
 
     def _fix_clipped_metrics(self, completion_ids: list[list[int]]) -> None:
         """Recompute TRL's ``completions/clipped_ratio`` and ``*_terminated_length`` with :meth:`truncated_rows`."""
@@ -249,8 +254,7 @@ class R1Trainer(GRPOTrainer):
         ``clip_cov_ratio`` share of the completion tokens with covariance in ``[clip_cov_lb, clip_cov_ub]`` gets no
         gradient this update. verl multiplies their per-token loss by 0; here their advantage is set to 0 (the same
         thing for the policy term, the token still counts in the loss normaliser)."""
-        mask = inputs["completion_mask"] if inputs.get("tool_mask") is None else \
-            inputs["completion_mask"] * inputs["tool_mask"]
+        mask = _loss_mask(inputs)
         adv = inputs["advantages"]
         adv2d = adv.unsqueeze(1).expand_as(logps) if adv.dim() == 1 else adv
         a = self.args
@@ -263,8 +267,7 @@ class R1Trainer(GRPOTrainer):
 
     def _importance_ratio(self, logps: torch.Tensor, inputs: dict[str, Any]) -> torch.Tensor:
         """TRL's vLLM importance-sampling ratio (same modes, clipping and metrics), from ``logps``."""
-        mask = inputs["completion_mask"] if inputs.get("tool_mask") is None else \
-            inputs["completion_mask"] * inputs["tool_mask"]
+        mask = _loss_mask(inputs)
         sampling = inputs["sampling_per_token_logps"]
         diff = torch.nan_to_num((logps - sampling) * mask, nan=0.0)
         mode = self.vllm_importance_sampling_mode
@@ -309,8 +312,9 @@ class R1Trainer(GRPOTrainer):
         """TRL's generation, stopped at the first stop string.
 
         A completion ends right after the stop string, like vLLM's ``stop``; no EOS is added, so the loss only
-        sees sampled tokens (with ``mask_truncated_completions`` such rows count as truncated). On the
-        transformers path the rows also stop decoding there (:class:`r1lite.rollout.generation.StopOnStrings`).
+        sees sampled tokens; ``_length_hit`` records that it stopped, so it is not counted as truncated
+        (:meth:`truncated_rows`). On the transformers path the rows also stop decoding there
+        (:class:`r1lite.rollout.generation.StopOnStrings`).
         """
         self.sync_weights()  # TRL's own check then finds the engine current; timed as weight_sync here
         stops = self.stop_strings
@@ -318,7 +322,7 @@ class R1Trainer(GRPOTrainer):
             self._install_stop_strings(stops)
         completion_ids, logprobs = super()._generate_single_turn(
             prompt_ids, images, multimodal_fields, num_generations, has_tool_images)
-        ends = {*self.eos_token_ids, self._tokenizer.pad_token_id}
+        ends = self._end_ids
         stopped = [bool(ids) and ids[-1] in ends for ids in completion_ids]
         if stops:
             cut = [stop_index(ids, self._tokenizer, stops) for ids in completion_ids]
@@ -376,11 +380,12 @@ class R1Trainer(GRPOTrainer):
         per_func = self.last_rewards_per_func
         if not self.difficulty_sampling_active or per_func is None or per_func.shape[0] != len(inputs):
             return
-        totals = (per_func * self.reward_weights.to(per_func.device).unsqueeze(0)).nansum(dim=1)
-        totals[torch.isnan(per_func).all(dim=1)] = torch.nan
+        totals = self._total_rewards(per_func)
+        from r1lite.train.learning_signal import rule_roles
+
         names = [str(n) for n in getattr(self, "reward_func_names", [])]
-        acc = next((i for i, n in enumerate(names) if n.rsplit(":", 1)[-1].startswith("accuracy")), None)
-        passed = (per_func[:, acc] >= 1.0).float() if acc is not None else (totals > 0).float()
+        acc = rule_roles(names, None)[0]
+        passed = (per_func[:, names.index(acc)] >= 1.0).float() if acc is not None else (totals > 0).float()
         self.difficulty.record(inputs, totals.tolist(), passed.tolist())
         for name, value in self.difficulty.metrics().items():
             self.log_metric(name, value)
@@ -438,13 +443,10 @@ class R1Trainer(GRPOTrainer):
         if per_func is None:
             raise RuntimeError("no rewards recorded for this rollout (R1Trainer._calculate_rewards was bypassed)")
         device = per_func.device
-        rewards = (per_func * self.reward_weights.to(device).unsqueeze(0)).nansum(dim=1)
-        rewards[torch.isnan(per_func).all(dim=1)] = torch.nan  # unscorable: no rule applied
+        rewards = self._total_rewards(per_func)
         g = self.num_generations if self.model.training else self.num_generations_eval
         group_ids = torch.arange(rewards.shape[0] // g, device=device).repeat_interleave(g)
-        mask = batch["completion_mask"]
-        if batch.get("tool_mask") is not None:
-            mask = mask * batch["tool_mask"]
+        mask = _loss_mask(batch)
         logps = ref = None
         if self.estimator.needs.reference and batch.get("ref_per_token_logps") is not None:
             ref = self._gather_tokens(batch["ref_per_token_logps"].float())
@@ -608,10 +610,14 @@ class R1Trainer(GRPOTrainer):
         filler["advantages"] = torch.zeros_like(filler["advantages"])
         return _concat_rows(kept, filler, self._tokenizer.pad_token_id) if n else filler
 
+    def _total_rewards(self, per_func: torch.Tensor) -> torch.Tensor:
+        """Each completion's weighted reward over the rules that applied; NaN where none did (unscorable)."""
+        totals = (per_func * self.reward_weights.to(per_func.device).unsqueeze(0)).nansum(dim=1)
+        totals[torch.isnan(per_func).all(dim=1)] = torch.nan
+        return totals
+
     def _count_loss_tokens(self, batch: dict[str, Any]) -> torch.Tensor:
-        mask = batch["completion_mask"]
-        if batch.get("tool_mask") is not None:
-            mask = mask * batch["tool_mask"]
+        mask = _loss_mask(batch)
         return self.accelerator.gather(mask.sum()).sum()
 
     def _global_min(self, n: int) -> int:
@@ -775,6 +781,12 @@ class R1Trainer(GRPOTrainer):
                     self.difficulty.load_state_dict(state["difficulty"])
 
 
+def _loss_mask(inputs: dict[str, Any]) -> torch.Tensor:
+    """The tokens the loss counts: completion tokens, less tool-output tokens where TRL marks them."""
+    mask = inputs["completion_mask"]
+    return mask if inputs.get("tool_mask") is None else mask * inputs["tool_mask"]
+
+
 def _step_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
     from r1lite.train.diagnostics import step_metrics
 
@@ -785,11 +797,9 @@ def _default_diagnostics(trainer: Any) -> tuple[Any, list[str]]:
     """Diagnostics with the rules named accuracy / format when the trainer has them (``r1lite train`` replaces it
     with the task's choice), and the dataset columns that group problems (difficulty, level, type, ...)."""
     from r1lite.train.diagnostics import Diagnostics, group_columns_of
+    from r1lite.train.learning_signal import rule_roles
 
-    names = list(getattr(trainer, "reward_func_names", None) or [])
-    acc = next((n for n in names if n in ("accuracy", "countdown")), None) or \
-        next((n for n in names if "accuracy" in n), None)
-    fmt = "format" if "format" in names else next((n for n in names if n.startswith("format")), None)
+    acc, fmt = rule_roles([str(n) for n in getattr(trainer, "reward_func_names", None) or []], None)
     words = getattr(trainer.args, "reflection_words", None)
     columns = getattr(trainer.train_dataset, "column_names", None) or []
     return Diagnostics(acc, fmt, words=words), group_columns_of(columns)
