@@ -268,21 +268,24 @@ def _peft_config(cfg: R1Config) -> Any:
                       target_modules=modules, task_type="CAUSAL_LM")
 
 
-def save_final(trainer: Any, out_dir: Path) -> Path:
+def save_final(trainer: Any, out_dir: Path, merge: bool = True) -> Path:
     """A plain HF directory (LoRA merged) that transformers and vLLM load, with the training config
-    (``r1lite_config.yaml``: template, task, stop strings; ``r1lite eval`` reads it) and the model card."""
+    (``r1lite_config.yaml``: template, task, stop strings; ``r1lite eval`` reads it) and the model card; written
+    to a temporary folder and moved into place, so a crash never leaves half a model. ``merge=False`` keeps a LoRA
+    run's adapter unmerged (for ``best/``, written while the model is still training)."""
     from r1lite.train.run_config import write_checkpoint_config
 
     model = trainer.accelerator.unwrap_model(trainer.model)
-    if hasattr(model, "merge_and_unload"):
+    if merge and hasattr(model, "merge_and_unload"):
         model = model.merge_and_unload()
+    out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     trainer.processing_class.save_pretrained(tmp)
     write_checkpoint_config(trainer.args, tmp, trainer.processing_class)
     card = Path(trainer.args.output_dir) / "README.md"
-    if card.is_file():
+    if merge and card.is_file():
         shutil.copyfile(card, tmp / "README.md")
     shutil.rmtree(out_dir, ignore_errors=True)
     os.replace(tmp, out_dir)
@@ -292,18 +295,7 @@ def save_final(trainer: Any, out_dir: Path) -> Path:
 def save_best(trainer: Any, out_dir: Path) -> Path:
     """``best/``: the current weights, loadable like ``final/`` (with ``r1lite_config.yaml``). A LoRA run saves its
     adapter (merging would change the model still being trained)."""
-    from r1lite.train.run_config import write_checkpoint_config
-
-    model = trainer.accelerator.unwrap_model(trainer.model)
-    out_dir = Path(out_dir)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    trainer.processing_class.save_pretrained(tmp)
-    write_checkpoint_config(trainer.args, tmp, trainer.processing_class)
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.replace(tmp, out_dir)
-    return out_dir
+    return save_final(trainer, out_dir, merge=False)
 
 
 def save_config(cfg: R1Config, flags: RunFlags) -> None:
