@@ -115,7 +115,7 @@ def _table_columns(rule_names: list[str], accuracy_rule: str | None) -> list[tup
     cols += [("KL", "kl", "{:.4f}"), ("clip", "clip_ratio/region_mean", "{:.3f}"), ("entropy", "entropy", "{:.2f}"),
              ("H trend", ENTROPY_TREND, "{:+.3f}"),
              ("len", "completions/mean_length", "{:.0f}"), *DIAG_COLUMNS,
-             ("zero-var", "dynamic_sampling/zero_variance_frac", "{:.2f}"),
+             ("zero-var", ZERO_VARIANCE, "{:.2f}"),
              ("t gen", "time/generation", "{:.1f}"), ("t score", "time/scoring", "{:.2f}"),
              ("t logp", "time/logprobs", "{:.1f}"), ("t upd", "time/update", "{:.1f}")]
     return cols
@@ -253,11 +253,18 @@ class RichProgress(TrainerCallback):
             self.progress = None
 
 
+ZERO_VARIANCE = "dynamic_sampling/zero_variance_frac"
+
+
+def updated_nothing(row: dict[str, Any]) -> bool | None:
+    """Did this logged step update nothing (every group without a reward difference)? None when not logged."""
+    value = _num(row.get(ZERO_VARIANCE))
+    return None if value is None else value >= 1.0 - 1e-9
+
+
 class NoSignalStop(TrainerCallback):
     """End the run after ``patience`` consecutive steps in which every group had zero reward variance: such a step
     updates nothing (no advantage is non-zero), so spending more of them only costs time. Says so in one line."""
-
-    KEY = "dynamic_sampling/zero_variance_frac"
 
     def __init__(self, patience: int) -> None:
         self.patience = int(patience)
@@ -265,10 +272,10 @@ class NoSignalStop(TrainerCallback):
         self.stopped_at: int | None = None
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        value = _num((logs or {}).get(self.KEY))
-        if value is None or not self.patience:
+        nothing = updated_nothing(logs or {})
+        if nothing is None or not self.patience:
             return
-        self.run = self.run + 1 if value >= 1.0 - 1e-9 else 0
+        self.run = self.run + 1 if nothing else 0
         if self.run >= self.patience and state.global_step < state.max_steps:
             self.stopped_at = state.global_step
             control.should_training_stop = True

@@ -567,12 +567,14 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
 def signal_counts(steps: list[dict[str, Any]]) -> dict[str, Any]:
     """``steps_without_signal``: logged steps whose every group had zero reward variance (they updated nothing),
     out of ``steps_logged``; ``steps_without_signal_frac``."""
-    zero = [h.get("dynamic_sampling/zero_variance_frac") for h in steps]
-    zero = [z for z in zero if isinstance(z, (int, float))]
-    if not zero:
+    from r1lite.train.callbacks import updated_nothing
+
+    flags = [f for f in (updated_nothing(h) for h in steps) if f is not None]
+    if not flags:
         return {}
-    none = sum(1 for z in zero if z >= 1.0 - 1e-9)
-    return {"steps_without_signal": none, "steps_logged": len(zero), "steps_without_signal_frac": round(none / len(zero), 3)}
+    none = sum(flags)
+    return {"steps_without_signal": none, "steps_logged": len(flags),
+            "steps_without_signal_frac": round(none / len(flags), 3)}
 
 
 def print_outcome(out: Path, cfg: R1Config) -> None:
