@@ -519,27 +519,28 @@ def plot(report: dict[str, Any], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def print_table(report: dict[str, Any]) -> None:
-    from rich.console import Console
+def rich_table(title: str, headers: list[str], rows: list[list[str]]) -> Any:
+    """A right-aligned rich table (shared with bench/reliability.py)."""
     from rich.table import Table
 
-    table = Table(title="advantage estimators")
-    for h in HEADERS:
+    table = Table(title=title)
+    for h in headers:
         table.add_column(h, justify="right")
-    for row in table_rows(report):
+    for row in rows:
         table.add_row(*row)
+    return table
+
+
+def print_table(report: dict[str, Any]) -> None:
+    from rich.console import Console
+
     console = Console(width=max(Console().width, 120))
-    console.print(table)
+    console.print(rich_table("advantage estimators", HEADERS, table_rows(report)))
     res = report["meta"].get("resolvable_accuracy_difference_95")
     console.print(f"held-out differences below {fmt(res)} are noise (95%, n = {report['meta'].get('heldout_n')})")
     for line in paired_lines(report) + ppo_vs_grpo_lines(report):
         console.print(line, markup=False)
-    diag = Table(title="R1-Zero diagnostics (training completions)")
-    for h in DIAG_HEADERS:
-        diag.add_column(h, justify="right")
-    for row in diag_rows(report):
-        diag.add_row(*row)
-    console.print(diag)
+    console.print(rich_table("R1-Zero diagnostics (training completions)", DIAG_HEADERS, diag_rows(report)))
 
 
 def write_outputs(report: dict[str, Any], out: Path, json_path: str | None) -> None:

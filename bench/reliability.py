@@ -40,7 +40,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from algos import fmt, read_run, sign_flip_p, without_note  # noqa: E402
+from algos import fmt, read_run, rich_table, sign_flip_p, without_note  # noqa: E402
 
 GAIN = 0.10
 TUNED_SEED = 42
@@ -314,15 +314,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 def print_table(report: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title="reliability over seeds")
-    for h in HEADERS:
-        table.add_column(h, justify="right")
-    for row in table_rows(report):
-        table.add_row(*row)
     console = Console(width=max(Console().width, 160))
-    console.print(table)
+    console.print(rich_table("reliability over seeds", HEADERS, table_rows(report)))
     for line in seed_lines(report) + paired_lines(report):
         console.print(line, markup=False)
 
