@@ -17,7 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-RUNS = ("gsm8k-greedy", "math500-greedy", "gsm8k-sampled-200", "math500-sampled-200")
+RUNS = ("gsm8k-greedy", "math500-greedy", "gsm8k-sampled-200", "math500-sampled-200", "gsm8k-issue-command-full")
+
+
+def threads_note(command: list[str]) -> str:
+    """How many CPU threads the run had: its ``--threads``, else r1lite's default policy."""
+    if "--threads" in command:
+        return f"--threads {command[command.index('--threads') + 1]}"
+    return "r1lite default thread policy (1 thread on this 2-core box)"
 
 
 def _time(text: str) -> datetime:
@@ -80,7 +87,7 @@ def figures(run_dir: Path) -> dict[str, Any] | None:
             "wall_resumed_part_s": (t["end"] - t["resume"]).total_seconds(),
             "wall_start_to_end_s": (t["end"] - t["start"]).total_seconds(),
             "generated_after_resume": bench["generated_samples"], "return_codes": t["rc"]},
-        "device": res["device"], "threads_note": "r1lite default thread policy (1 thread on this 2-core box)",
+        "device": res["device"], "threads_note": threads_note(res["command"]),
         "command": " ".join(res["command"]), "versions": res["versions"],
     }
     return {"figures": row, "results": res}
@@ -116,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = {name: f["figures"] for name, f in done.items()}
     print(table(rows))
     if missing:
-        print(f"not finished: {', '.join(missing)}")
+        print(f"not in {args.runs} (or not finished): {', '.join(missing)}")
     if args.json:
         args.json.write_text(json.dumps({"summary": rows, "missing": missing}, indent=2) + "\n")
     if args.results:
@@ -124,9 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             mine = {n: f for n, f in done.items() if n.startswith(bench + "-")}
             out = args.results / f"eval-{bench}"
             out.mkdir(parents=True, exist_ok=True)
-            payload = {"summary": {n: f["figures"] for n, f in mine.items()},
-                       "missing": [n for n in missing if n.startswith(bench + "-")],
-                       "runs": {n: f["results"] for n, f in mine.items()}}
+            old = json.loads((out / "results.json").read_text()) if (out / "results.json").is_file() else {}
+            # runs measured earlier (another runs dir) are kept; a run measured again here replaces its entry
+            payload = {"summary": {**old.get("summary", {}), **{n: f["figures"] for n, f in mine.items()}},
+                       "runs": {**old.get("runs", {}), **{n: f["results"] for n, f in mine.items()}}}
+            payload["missing"] = [n for n in RUNS if n.startswith(bench + "-") and n not in payload["summary"]]
             (out / "results.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False) + "\n")
             (out / "table.md").write_text(table(payload["summary"]) + "\n")
     return 0
