@@ -32,19 +32,34 @@ def _time(text: str) -> datetime:
 
 
 def timing(path: Path) -> dict[str, Any]:
-    """Stamps of timing.txt: start/resume/end times and load averages, the SIGINT line, return codes."""
-    out: dict[str, Any] = {"rc": [], "load": {}}
+    """Stamps of timing.txt: start/resume/end times and load averages, SIGINT (or SIGTERM) lines with the samples
+    saved by then, return codes. ``parts``: the [from, to] spans the command ran (start or resume -> stop or end)."""
+    out: dict[str, Any] = {"rc": [], "load": {}, "stops": [], "kept": [], "resumes": [], "parts": []}
+    opened = None
     for line in path.read_text().splitlines():
         word, _, rest = line.partition(" ")
         if word in ("start", "resume", "end"):
-            out[word] = _time(rest.split()[0])
+            at = _time(rest.split()[0])
             m = re.search(r"load average: ([\d.]+), ([\d.]+), ([\d.]+)", rest)
-            out["load"][word] = [float(x) for x in m.groups()] if m else None
+            out["load"].setdefault(word, [float(x) for x in m.groups()] if m else None)
+            if word == "end":
+                out["end"] = at
+                if opened is not None:
+                    out["parts"].append([opened, at])
+                opened = None
+            else:
+                out.setdefault("start", at)
+                if word == "resume":
+                    out["resumes"].append(at)
+                opened = at
         elif word == "sigint":
-            out["sigint"] = _time(rest.split()[0])
-            out["sigint_samples"] = int(re.search(r"at (\d+) samples", rest)[1])
+            at = _time(rest.split()[0])
+            out["stops"].append((at, int(re.search(r"at (\d+) samples", rest)[1])))
+            if opened is not None:
+                out["parts"].append([opened, at])
+            opened = None
         elif word == "kept":
-            out["kept_samples"] = int(rest.split()[0])
+            out["kept"].append(int(rest.split()[0]))
         elif word == "rc":
             out["rc"].append(rest)
     return out
@@ -61,10 +76,8 @@ def figures(run_dir: Path) -> dict[str, Any] | None:
     (name, bench), = res["benchmarks"].items()
     tokens = sum(json.loads(line)["num_tokens"] for line in (run_dir / "samples.jsonl").read_text().splitlines()
                  if line.strip())
-    if "sigint" in t:  # interrupted and resumed: both parts (the second one's engine start counted), not the pause
-        wall = (t["sigint"] - t["start"]).total_seconds() + (t["end"] - t["resume"]).total_seconds()
-    else:
-        wall = (t["end"] - t["start"]).total_seconds()
+    # interrupted and resumed: the spans it ran (each resumed part's engine start counted), not the pauses
+    wall = sum((b - a).total_seconds() for a, b in t["parts"])
     sampling = res["sampling"]
     key = "greedy" if sampling["greedy"] else f"mean@{sampling['n']}"
     acc = {mode: bench["metrics"][mode][key] for mode in ("strict", "lenient")}
@@ -80,13 +93,13 @@ def figures(run_dir: Path) -> dict[str, Any] | None:
         "metric": key, "accuracy_strict": acc["strict"], "accuracy_lenient": acc["lenient"],
         "load_start": t["load"].get("start"), "load_end": t["load"].get("end"),
         "started": t["start"].isoformat() + "Z", "ended": t["end"].isoformat() + "Z",
-        "interrupted": None if "sigint" not in t else {
-            "sigint": t["sigint"].isoformat() + "Z", "samples_saved_when_interrupted": t.get("kept_samples"),
-            "resumed": t["resume"].isoformat() + "Z", "resumed_samples": bench["resumed_samples"],
-            "wall_first_part_s": (t["sigint"] - t["start"]).total_seconds(),
-            "wall_resumed_part_s": (t["end"] - t["resume"]).total_seconds(),
+        "interrupted": None if not t["stops"] else {
+            "stops": [{"at": at.isoformat() + "Z", "samples_saved": k} for (at, _), k in zip(t["stops"], t["kept"],
+                                                                                           strict=False)],
+            "resumed": [at.isoformat() + "Z" for at in t["resumes"]], "resumed_samples": bench["resumed_samples"],
+            "wall_parts_s": [(b - a).total_seconds() for a, b in t["parts"]],
             "wall_start_to_end_s": (t["end"] - t["start"]).total_seconds(),
-            "generated_after_resume": bench["generated_samples"], "return_codes": t["rc"]},
+            "generated_by_last_part": bench["generated_samples"], "return_codes": t["rc"]},
         "device": res["device"], "threads_note": threads_note(res["command"]),
         "command": " ".join(res["command"]), "versions": res["versions"],
     }

@@ -41,9 +41,25 @@ def test_figures_threads_and_resume(tmp_path: Path) -> None:
                   [50] * 8)
     fig = table.figures(tmp_path / "gsm8k-sampled-200")["figures"]
     assert fig["wall_s"] == 540.0  # 4 min before the SIGINT + 5 min after the resume, not the 26 min pause
-    assert fig["interrupted"]["samples_saved_when_interrupted"] == 4
+    assert fig["interrupted"]["stops"] == [{"at": "2026-12-06T06:04:00Z", "samples_saved": 4}]
+    assert fig["interrupted"]["wall_parts_s"] == [240.0, 300.0]
     assert fig["threads_note"].startswith("r1lite default thread policy")
     assert table.figures(tmp_path / "no-such-run") is None
+
+
+def test_stopped_twice(tmp_path: Path) -> None:
+    """Stopped twice and resumed twice (as the full GSM8K run was): three parts, no pauses."""
+    table = load_bench("eval_cost_table")
+    fake_eval_run(tmp_path / "run", ["r1lite", "eval"],
+                  f"start 2026-12-06T06:00:00Z  {LOAD}\nsigint 2026-12-06T06:10:00Z at 4 samples (SIGTERM)\n"
+                  f"kept 4 samples\nresume 2026-12-06T06:11:00Z  {LOAD}\n"
+                  f"sigint 2026-12-06T06:31:00Z at 6 samples\nrc 143\nkept 6 samples\n"
+                  f"resume 2026-12-06T06:32:00Z  {LOAD}\nrc 0\nend 2026-12-06T06:42:00Z  {LOAD}\n", [50] * 8)
+    fig = table.figures(tmp_path / "run")["figures"]
+    assert fig["wall_s"] == 40 * 60
+    assert fig["interrupted"]["wall_parts_s"] == [600.0, 1200.0, 600.0]
+    assert [s["samples_saved"] for s in fig["interrupted"]["stops"]] == [4, 6]
+    assert fig["interrupted"]["wall_start_to_end_s"] == 42 * 60
 
 
 def test_results_keep_runs_measured_earlier(tmp_path: Path) -> None:
