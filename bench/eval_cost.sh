@@ -17,12 +17,12 @@ GREEDY=(--n 1 --temperature 0)
 
 stamp() { echo "$1 $(date -u +%FT%TZ) $(uptime)" >> "$2/timing.txt"; }
 
-run() {  # name, then r1lite eval arguments
+run() {  # name, then r1lite eval arguments (CPUS=LIST pins the run to those cores)
   local name=$1; shift
   local dir="$OUT/$name"
   mkdir -p "$dir"
   stamp start "$dir"
-  python -m r1lite.cli eval "$@" --output-dir "$dir" > "$dir/eval.log" 2>&1
+  ${CPUS:+taskset -c "$CPUS"} python -m r1lite.cli eval "$@" --output-dir "$dir" > "$dir/eval.log" 2>&1
   echo "rc $?" >> "$dir/timing.txt"
   stamp end "$dir"
 }
@@ -51,15 +51,35 @@ run_interrupted_sigint() {  # as run, but SIGINT once $half samples are saved, t
   wait "$pid"; echo "rc $? (interrupted run)" >> "$dir/timing.txt"
   echo "kept $(wc -l < "$dir/samples.jsonl") samples" >> "$dir/timing.txt"
   stamp resume "$dir"
-  python -m r1lite.cli eval "$@" --output-dir "$dir" > "$dir/eval.log" 2>&1
+  ${CPUS:+taskset -c "$CPUS"} python -m r1lite.cli eval "$@" --output-dir "$dir" > "$dir/eval.log" 2>&1
   echo "rc $?" >> "$dir/timing.txt"
   stamp end "$dir"
 }
 
 run_interrupted_sigint math500-greedy 250 "${COMMON[@]}" "${GREEDY[@]}" --benchmarks math500
 run gsm8k-sampled-200 "${COMMON[@]}" --benchmarks gsm8k --limit 200
-# The last two ran on 2026-12-06 from 06:07 UTC with nothing else of the project's on the machine, with both cores
-# (--threads 2: 138 sampled tokens/s against ~115 at one thread): issue 23's command on the whole GSM8K test set
-# (1319 x 4, --max-tokens 256), then MATH-500's first 200 with the default sampling.
-run gsm8k-issue-command-full --model smollm2-135m --benchmarks gsm8k --max-tokens 256 --threads 2
-run math500-sampled-200 "${COMMON[@]}" --benchmarks math500 --limit 200 --threads 2
+# The last two, as they ran on 2026-12-06 from 06:07 UTC with nothing else of the project's on the machine: issue
+# 23's command on the whole GSM8K test set (1319 x 4, --max-tokens 256) and MATH-500's first 200 with the default
+# sampling, in two 1-thread lanes (GSM8K on core 1, MATH-500 on core 0; together ~1.5x the tokens/s of one
+# 2-thread run); when MATH-500 ends, GSM8K is stopped (SIGTERM keeps its samples) and resumed with both cores.
+# (GSM8K's first 10 minutes ran alone at --threads 2 before the lanes were set up: one more stop and resume.)
+G=$OUT/gsm8k-issue-command-full
+GSM8K_CMD=(--model smollm2-135m --benchmarks gsm8k --max-tokens 256)
+gsm_part() {  # threads, cpus, part name
+  mkdir -p "$G"
+  if [ -f "$G/timing.txt" ]; then stamp resume "$G"; else stamp start "$G"; fi
+  taskset -c "$2" python -m r1lite.cli eval "${GSM8K_CMD[@]}" --threads "$1" --output-dir "$G" > "$G/eval-$3.log" 2>&1
+  echo "rc $?" >> "$G/timing.txt"
+}
+gsm_part 1 1 lane &
+LANE=$!
+CPUS=0 run math500-sampled-200 "${COMMON[@]}" --benchmarks math500 --limit 200 --threads 1
+PID=$(pgrep -f "^python -m r1lite.cli eval .*gsm8k-issue-command-full" || true)
+if [ -n "$PID" ]; then
+  echo "sigint $(date -u +%FT%TZ) at $(wc -l < "$G/samples.jsonl") samples (SIGTERM)" >> "$G/timing.txt"
+  kill -TERM "$PID"
+fi
+wait "$LANE"
+echo "kept $(wc -l < "$G/samples.jsonl") samples" >> "$G/timing.txt"
+if [ -n "$PID" ]; then gsm_part 2 0,1 both; fi
+stamp end "$G"
