@@ -134,8 +134,10 @@ ASYNC_FLAGS = ["--vllm_mode", "server", "--vllm_server_spawn", "true", "--vllm_s
                "--async_rollouts", "true"]
 
 
-def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir: str) -> dict[str, Any]:
-    """One recipe's CPU preset for ``steps`` steps: plain TRL (generate) or r1lite (vLLM); step times + split."""
+def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir: str,
+                   overrides: list[str] | None = None) -> dict[str, Any]:
+    """One recipe's CPU preset for ``steps`` steps: plain TRL (generate) or r1lite (vLLM); step times + split.
+    ``overrides`` (``FIELD=VALUE``, from ``--recipe-set``) change the preset in every row alike."""
     from dataclasses import fields
 
     from trl import GRPOConfig, GRPOTrainer
@@ -149,6 +151,9 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
             "--table_every", "0", "--samples_every", "0", "--disable_tqdm", "true",
             "--sampler", "vllm" if variant in ("r1lite_vllm", "r1lite_async") else "transformers",
             *RECIPE_OVERRIDES[recipe], *(ASYNC_FLAGS if variant == "r1lite_async" else [])]
+    for item in overrides or []:
+        field, _, value = item.partition("=")
+        argv += [f"--{field}", value]
     cfg, _ = parse_config(argv)
     run = build_run(cfg)
     cfg.reward_weights = run.weights
@@ -174,7 +179,8 @@ def recipe_variant(recipe: str, variant: str, steps: int, threads: int, out_dir:
     result = {"median_s": statistics.median(measured), "step_times_s": [round(t, 3) for t in timer.times],
               "time_split_s": split if variant != "trl" else None,
               "mean_completion_length": statistics.mean(h.get("completions/mean_length", 0.0) for h in logs)}
-    keys = ("async/staleness", "async/overlap_s", "async/wait_s", "async/prefetch_hit",
+    keys = ("async/staleness", "async/overlap_s", "async/wait_s", "async/prefetch_hit", "dynamic_sampling/kept_frac",
+            "frac_reward_zero_std",
             "sampling/importance_sampling_ratio/min", "sampling/importance_sampling_ratio/mean",
             "sampling/importance_sampling_ratio/max", "sampling/sampling_logp_difference/max")
     result["per_step"] = {k: [h.get(k) for h in logs] for k in keys if any(k in h for h in logs)}
@@ -196,7 +202,8 @@ def run_child(recipe: str, variant: str, args: argparse.Namespace, out_dir: str,
 
     out = Path(out_dir) / "result.json"
     cmd = [sys.executable, __file__, "--child", f"{recipe}:{variant}", "--child-out", str(out),
-           "--steps", str(steps or args.steps), "--threads", str(threads or args.threads)]
+           "--steps", str(steps or args.steps), "--threads", str(threads or args.threads),
+           *[f"--recipe-set={item}" for item in args.recipe_set]]
     load_before = os.getloadavg()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     peak = [0]
@@ -279,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync-threads", default="1,2",
                         help="thread settings for the sync rows (the best counts): 1,2 for every recipe, or per "
                              "recipe, e.g. arithmetic:1,gsm8k:2")
+    parser.add_argument("--recipe-set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a preset field in every recipe row alike, e.g. dynamic_sampling=false "
+                             "(equal update work per step when timing sync against async)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -287,7 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     args.threads = apply_threads(args.threads)  # r1lite's one thread policy, here and in every child
     if args.child:
         recipe, variant = args.child.split(":")
-        result = recipe_variant(recipe, variant, args.steps, args.threads, str(Path(args.child_out).parent))
+        result = recipe_variant(recipe, variant, args.steps, args.threads, str(Path(args.child_out).parent),
+                                args.recipe_set)
         Path(args.child_out).write_text(json.dumps(result))
         return 0
     if args.rounds < 1:
