@@ -32,8 +32,8 @@ def _time(text: str) -> datetime:
 
 
 def timing(path: Path) -> dict[str, Any]:
-    """Stamps of timing.txt: start/resume/end times and load averages, SIGINT (or SIGTERM) lines with the samples
-    saved by then, return codes. ``parts``: the [from, to] spans the command ran (start or resume -> stop or end)."""
+    """Stamps of timing.txt: start/resume/end times and load averages, SIGINT (or SIGTERM) times, the samples
+    kept after each, return codes. ``parts``: the [from, to] spans the command ran (start or resume -> stop or end)."""
     out: dict[str, Any] = {"rc": [], "load": {}, "stops": [], "kept": [], "resumes": [], "parts": []}
     opened = None
     for line in path.read_text().splitlines():
@@ -54,7 +54,7 @@ def timing(path: Path) -> dict[str, Any]:
                 opened = at
         elif word == "sigint":
             at = _time(rest.split()[0])
-            out["stops"].append((at, int(re.search(r"at (\d+) samples", rest)[1])))
+            out["stops"].append(at)
             if opened is not None:
                 out["parts"].append([opened, at])
             opened = None
@@ -94,8 +94,8 @@ def figures(run_dir: Path) -> dict[str, Any] | None:
         "load_start": t["load"].get("start"), "load_end": t["load"].get("end"),
         "started": t["start"].isoformat() + "Z", "ended": t["end"].isoformat() + "Z",
         "interrupted": None if not t["stops"] else {
-            "stops": [{"at": at.isoformat() + "Z", "samples_saved": k} for (at, _), k in zip(t["stops"], t["kept"],
-                                                                                           strict=False)],
+            "stops": [{"at": at.isoformat() + "Z", "samples_saved": k}
+                      for at, k in zip(t["stops"], t["kept"], strict=False)],
             "resumed": [at.isoformat() + "Z" for at in t["resumes"]], "resumed_samples": bench["resumed_samples"],
             "wall_parts_s": [(b - a).total_seconds() for a, b in t["parts"]],
             "wall_start_to_end_s": (t["end"] - t["start"]).total_seconds(),
