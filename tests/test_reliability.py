@@ -299,8 +299,10 @@ def test_update_split_in_two_micro_batches_is_the_same_step(tiny_model_dir: str,
                          [s["completion"] for s in read_jsonl(out / "samples.jsonl")])
     (w16, c16), (w8, c8) = finals[16], finals[8]
     assert c16 == c8 and len(c16) == 32
+    # 1% of one AdamW step (lr 1e-3): summation order moves near-zero gradients, which AdamW scales up to ~lr
+    # (seen: 1.6e-6 on 1 of 8192 weights at T = 0.7); a wrong accumulation differs by ~lr on many weights
     for key in w16:
-        torch.testing.assert_close(w16[key], w8[key], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(w16[key], w8[key], rtol=1e-4, atol=1e-5)
 
 
 def test_steps_without_signal_are_counted() -> None:
