@@ -114,17 +114,31 @@ def run_one(algo: str, seed: int, args: argparse.Namespace, model: str | None, w
     if proc.returncode != 0:
         tail = (out / "train.log").read_text()[-2000:]
         sys.exit(f"{algo} seed {seed} failed (exit {proc.returncode}); last lines of {out / 'train.log'}:\n{tail}")
-    run_meta = dict(peak_rss_gb=usage.ru_maxrss / 1024 ** 2, wall_s=time.perf_counter() - start, argv=argv[1:],
+    run_meta = dict(**rss_meta(usage), wall_s=time.perf_counter() - start, argv=argv[1:],
                     cpus=sorted(os.sched_getaffinity(0)))
     (out / "run_meta.json").write_text(json.dumps(run_meta, indent=1))
     return reread_one(out, seed)
+
+
+def rss_meta(usage: Any) -> dict[str, Any]:
+    """A waited-for child's peak RSS for ``run_meta.json``, in GB (10^9 bytes; Linux's ``ru_maxrss`` is KiB)."""
+    return {"peak_rss_gb": usage.ru_maxrss * 1024 / 1e9, "rss_unit": "GB"}
+
+
+def peak_gb(meta: dict[str, Any]) -> float | None:
+    """``run_meta.json``'s peak RSS in GB. Files without ``rss_unit`` (before 2026-12-06) hold GiB under the same
+    key (``ru_maxrss / 1024**2``): they are converted, so old and new runs compare in one unit."""
+    value = meta.get("peak_rss_gb")
+    if not isinstance(value, (int, float)):
+        return None
+    return value if meta.get("rss_unit") == "GB" else value * 1024 ** 3 / 1e9
 
 
 def reread_one(folder: Path, seed: int) -> dict[str, Any]:
     """A finished run read back (``--report_only``): lanes run on separate cores can be joined in one report."""
     meta_file = folder / "run_meta.json"
     run_meta = json.loads(meta_file.read_text()) if meta_file.exists() else {"peak_rss_gb": None, "wall_s": None}
-    return {**read_run(folder), "seed": seed, **run_meta}
+    return {**read_run(folder), "seed": seed, **run_meta, "peak_rss_gb": peak_gb(run_meta)}
 
 
 def safe_name(algo: str) -> str:

@@ -10,6 +10,7 @@ never trained on.
     python bench/reliability.py --seeds 101,102 --samplers vllm,transformers  # paired by seed, sign-flip p
     python bench/reliability.py --seeds 101,102 --arm preset --arm "candidate:difficulty_sampling=true,clip_cov_ratio=0.02"
     python bench/reliability.py --seeds 101 --long_factor 3                  # + a 3x-steps run per seed (collapse)
+    python bench/reliability.py --seeds 101 --long_factor 3 --long_only      # only those (1x runs already in --work)
     python bench/reliability.py --tiny --seeds 1,2 --set max_steps=2 --set heldout_n=4 --out /tmp/rel  # smoke
 
 An arm is ``NAME`` or ``NAME:FIELD=VALUE,FIELD=VALUE`` (config overrides), optionally ``@SAMPLER``; with
@@ -40,7 +41,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from algos import fmt, read_run, rich_table, sign_flip_p, without_note  # noqa: E402
+from algos import fmt, peak_gb, read_run, rich_table, rss_meta, sign_flip_p, without_note  # noqa: E402
 
 GAIN = 0.10
 TUNED_SEED = 42
@@ -117,7 +118,7 @@ def run_wave(jobs: list[tuple[list[str], Path]], lock: str | None) -> None:
             proc, out, argv, start, log = procs.pop(pid)
             log.close()
             code = os.waitstatus_to_exitcode(status)
-            meta = {"peak_rss_gb": usage.ru_maxrss / 1024 ** 2, "wall_s": time.perf_counter() - start,
+            meta = {**rss_meta(usage), "wall_s": time.perf_counter() - start,
                     "exit": code, "argv": argv[1:], "lanes": len(jobs)}
             (out / "run_meta.json").write_text(json.dumps(meta, indent=1))
             if code != 0:
@@ -160,7 +161,7 @@ def read_seed(folder: Path, seed: int) -> dict[str, Any] | None:
         "best": best, "best_step": summary.get("best", {}).get("step"),
         "final_minus_best": after - best if after is not None and best is not None else None,
         "wall_seconds": round(wall - mid, 1) if isinstance(wall, (int, float)) else None,
-        "mid_heldout_seconds": round(mid, 1), "peak_rss_gb": meta.get("peak_rss_gb"), "lanes": meta.get("lanes"),
+        "mid_heldout_seconds": round(mid, 1), "peak_rss_gb": peak_gb(meta), "lanes": meta.get("lanes"),
         "entropy_first": entropy[0][1] if entropy else None, "entropy_last": entropy[-1][1] if entropy else None,
         "skipped_frac": statistics.fmean(skipped) if skipped else None,
         "zero_variance_frac": statistics.fmean(zero) if zero else None,
@@ -174,7 +175,31 @@ def _mean(xs: list[Any]) -> float | None:
     return round(statistics.fmean(nums), 4) if nums else None
 
 
-def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]]) -> dict[str, Any]:
+def at_step(curve: list[list[Any]], step: int) -> float | None:
+    """The held-out accuracy a curve has at ``step`` (None when it has no point there)."""
+    return next((a for s, a in curve if s == step and a is not None), None)
+
+
+def long_summary(long_runs: list[dict[str, Any]], steps: int) -> dict[str, Any]:
+    """The 3x-steps runs: what they gained by the preset's step count, at their end, and what they lost of their
+    best point (a constant learning rate after warm-up makes a long run's first ``steps`` steps the preset's run)."""
+    gains = [r["gain"] for r in long_runs if r["gain"] is not None]
+    at = [at_step(r["heldout_curve"], steps) for r in long_runs]
+    at_gains = [a - r["before"] for a, r in zip(at, long_runs, strict=True) if a is not None and r["before"] is not None]
+    fmb = [r["final_minus_best"] for r in long_runs if r["final_minus_best"] is not None]
+    return {
+        "mean_final_minus_best": _mean(fmb) if fmb else None, "min_final_minus_best": min(fmb) if fmb else None,
+        "long_seeds": [r["seed"] for r in long_runs],
+        "long_mean_gain": _mean(gains), "long_min_gain": min(gains) if gains else None,
+        "long_frac_below_start": round(sum(g < -1e-9 for g in gains) / len(gains), 3) if gains else None,
+        "long_mean_gain_at_preset_steps": _mean(at_gains),
+        "long_mean_entropy_last": _mean([r["entropy_last"] for r in long_runs]),
+        "long_mean_zero_variance_frac": _mean([r["zero_variance_frac"] for r in long_runs]),
+        "long_no_signal_steps": [r["no_signal_steps"] for r in long_runs],
+    }
+
+
+def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]], steps: int = 0) -> dict[str, Any]:
     gains = [r["gain"] for r in runs if r["gain"] is not None]
     return {
         "seeds": [r["seed"] for r in runs], "n": len(runs),
@@ -186,12 +211,11 @@ def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]]) -> 
                                         if r["best"] is not None and r["before"] is not None]),
         "mean_wall_seconds": _mean([r["wall_seconds"] for r in runs]),
         "max_peak_rss_gb": max((r["peak_rss_gb"] for r in runs if r["peak_rss_gb"]), default=None),
-        "mean_final_minus_best": _mean([r["final_minus_best"] for r in long_runs]) if long_runs else None,
-        "long_seeds": [r["seed"] for r in long_runs],
         "mean_entropy_first": _mean([r["entropy_first"] for r in runs]),
         "mean_entropy_last": _mean([r["entropy_last"] for r in runs]),
         "mean_skipped_frac": _mean([r["skipped_frac"] for r in runs]),
         "mean_zero_variance_frac": _mean([r["zero_variance_frac"] for r in runs]),
+        **long_summary(long_runs, steps),
     }
 
 
@@ -207,8 +231,10 @@ def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]]) -> dict[str, A
 
 def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, list[dict[str, Any]]],
                  meta: dict[str, Any]) -> dict[str, Any]:
-    arms = {name: arm_summary(rs, long_runs.get(name, [])) for name, rs in runs.items()}
-    names = list(runs)
+    order = list(meta.get("arms") or {}) or list(runs)
+    arms = {name: arm_summary(runs.get(name, []), long_runs.get(name, []), int(meta.get("steps") or 0))
+            for name in order if name in runs or name in long_runs}
+    names = [n for n in arms if n in runs]
     summary: dict[str, Any] = dict(arms[names[0]]) if names else {}
     summary["arm"] = names[0] if names else None
     summary["arms"] = arms
@@ -217,6 +243,11 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
         report["paired"] = paired(names[0], names[1], runs)
         summary["paired"] = {k: report["paired"][k] for k in ("a", "b", "mean_b_minus_a", "b_better", "a_better",
                                                                "p_sign_flip")}
+    long_names = [n for n in arms if long_runs.get(n)]
+    if len(long_names) >= 2:  # the long runs' end points, paired the same way
+        report["paired_long"] = paired(long_names[0], long_names[1], long_runs)
+        summary["paired_long"] = {k: report["paired_long"][k] for k in ("a", "b", "mean_b_minus_a", "b_better",
+                                                                         "a_better", "p_sign_flip")}
     return report
 
 
@@ -255,6 +286,33 @@ def seed_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def long_lines(report: dict[str, Any]) -> list[str]:
+    """The 3x-steps runs, per seed: held-out before, at the preset's step count, at the end, and the best point."""
+    long_runs, steps = report.get("long_runs") or {}, int(report["meta"].get("steps") or 0)
+    names = [n for n in long_runs if long_runs[n]]
+    if not names:
+        return []
+    seeds = sorted({r["seed"] for n in names for r in long_runs[n]})
+    by = {n: {r["seed"]: r for r in long_runs[n]} for n in names}
+    lines = [f"Runs of {report['meta'].get('long_factor')}x the preset's steps (collapse): held-out before -> at step "
+             f"{steps} -> at the end (best@step; end - best):", "",
+             "| seed | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for s in seeds:
+        cells = []
+        for n in names:
+            r = by[n].get(s)
+            cells.append("-" if r is None else
+                         f"{fmt(r['before'])} -> {fmt(at_step(r['heldout_curve'], steps))} -> {fmt(r['after'])} "
+                         f"(best {fmt(r['best'])}@{fmt(r['best_step'], '{}')}; {fmt(r['final_minus_best'], '{:+.2f}')})")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    p = report.get("paired_long")
+    if p:
+        lines += ["", f"Paired by seed, the long runs' end gain: {p['b']} - {p['a']} = "
+                      f"{fmt(p['mean_b_minus_a'], '{:+.3f}')} over {len(p['seeds'])} seeds; exact sign-flip p = "
+                      f"{fmt(p['p_sign_flip'], '{:.3f}')}."]
+    return lines + [""]
+
+
 def paired_lines(report: dict[str, Any]) -> list[str]:
     p = report.get("paired")
     if not p:
@@ -277,7 +335,7 @@ def write_readme(path: Path, report: dict[str, Any]) -> None:
     lines += ["", "Arms: " + "; ".join(f"`{n}` = {', '.join(a['sets']) or 'the preset as it is'}"
                                        f"{' (sampler ' + a['sampler'] + ')' if a['sampler'] else ''}"
                                        for n, a in meta["arms"].items()), ""]
-    lines += seed_lines(report) + [""] + paired_lines(report) + ["![curves](curves.png)", ""]
+    lines += seed_lines(report) + [""] + paired_lines(report) + long_lines(report) + ["![curves](curves.png)", ""]
     path.write_text("\n".join(lines))
 
 
@@ -287,10 +345,10 @@ def plot(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(report["runs"])
+    names = list(report["summary"].get("arms") or report["runs"])
     fig, axes = plt.subplots(2, max(len(names), 1), figsize=(6 * max(len(names), 1), 8), squeeze=False)
     for col, name in enumerate(names):
-        for r in report["runs"][name]:
+        for r in report["runs"].get(name, []):
             if r["heldout_curve"]:
                 xs, ys = zip(*r["heldout_curve"], strict=True)
                 axes[0][col].plot(xs, ys, marker="o", alpha=0.8, label=f"seed {r['seed']}")
@@ -301,6 +359,9 @@ def plot(report: dict[str, Any], path: Path) -> None:
             if r["heldout_curve"]:
                 xs, ys = zip(*r["heldout_curve"], strict=True)
                 axes[0][col].plot(xs, ys, linestyle="--", alpha=0.6, label=f"seed {r['seed']} (long)")
+            if r["entropy_curve"]:
+                xs, ys = zip(*r["entropy_curve"], strict=True)
+                axes[1][col].plot(xs, ys, linestyle="--", alpha=0.5, label=f"seed {r['seed']} (long)")
         axes[0][col].set(title=f"{name}: held-out accuracy (greedy)", xlabel="step", ylim=(-0.02, 1.02))
         axes[1][col].set(title=f"{name}: policy entropy", xlabel="step", ylabel="nats/token")
         for ax in (axes[0][col], axes[1][col]):
@@ -317,7 +378,7 @@ def print_table(report: dict[str, Any]) -> None:
 
     console = Console(width=max(Console().width, 160))
     console.print(rich_table("reliability over seeds", HEADERS, table_rows(report)))
-    for line in seed_lines(report) + paired_lines(report):
+    for line in seed_lines(report) + paired_lines(report) + long_lines(report):
         console.print(line, markup=False)
 
 
@@ -334,6 +395,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override for every run")
     p.add_argument("--heldout_every", type=int, default=5, help="held-out points for the curve (0: before/after)")
     p.add_argument("--long_factor", type=int, default=0, help="also run K x the preset's steps per seed (collapse)")
+    p.add_argument("--long_only", action="store_true",
+                   help="run only the --long_factor runs (the preset-length runs are already in --work)")
     p.add_argument("--lanes", type=int, default=1, help="runs at once (each pinned to a core)")
     p.add_argument("--lock", default=None, help="flock this file around each wave of runs")
     p.add_argument("--model", default=None)
@@ -368,6 +431,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error("two arms have the same name")
     if args.lanes < 1 or args.long_factor < 0 or args.heldout_every < 0:
         p.error("--lanes must be >= 1, --long_factor and --heldout_every >= 0")
+    if args.long_only and not args.long_factor:
+        p.error("--long_only runs only the long runs: give --long_factor K (K x the preset's steps)")
     return args
 
 
@@ -384,8 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     jobs = []  # seed-major: with --lanes 2 the arms of one seed run side by side, under the same load
     for seed in args.seeds:
         for arm in args.arms.values():
-            jobs.append((run_argv(arm, seed, run_folder(work, arm, seed, False), args, None),
-                         run_folder(work, arm, seed, False)))
+            if not args.long_only:
+                jobs.append((run_argv(arm, seed, run_folder(work, arm, seed, False), args, None),
+                             run_folder(work, arm, seed, False)))
             if args.long_factor:
                 jobs.append((run_argv(arm, seed, run_folder(work, arm, seed, True), args, steps * args.long_factor),
                              run_folder(work, arm, seed, True)))

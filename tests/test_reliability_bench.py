@@ -9,7 +9,8 @@ import pytest
 from bench_loader import load_bench
 
 
-def fake_seed(folder: Path, seed: int, curve: list[tuple[int, float]], wall: float = 100.0) -> None:
+def fake_seed(folder: Path, seed: int, curve: list[tuple[int, float]], wall: float = 100.0,
+              meta: dict | None = None) -> None:
     folder.mkdir(parents=True)
     steps = [{"step": s, "time": 10.0 * s, "loss": 0.1, "reward": 0.5, "entropy": 1.0 - 0.1 * s,
               "dynamic_sampling/zero_variance_frac": 1.0 if s == 2 else 0.5, "difficulty/skipped_frac": 0.25}
@@ -22,7 +23,7 @@ def fake_seed(folder: Path, seed: int, curve: list[tuple[int, float]], wall: flo
     (folder / "summary.json").write_text(json.dumps({
         "before": {"accuracy": curve[0][1], "n": 100}, "after": {"accuracy": curve[-1][1], "n": 100},
         "best": {"step": best[0], "value": best[1]}, "wall_seconds": wall}))
-    (folder / "run_meta.json").write_text(json.dumps({"peak_rss_gb": 5.5, "lanes": 1}))
+    (folder / "run_meta.json").write_text(json.dumps(meta or {"peak_rss_gb": 5.5, "rss_unit": "GB", "lanes": 1}))
 
 
 def test_seed_42_is_refused() -> None:
@@ -59,6 +60,37 @@ def test_summary_fields_from_run_folders(tmp_path: Path) -> None:
     readme = (out / "README.md").read_text()
     assert "| preset | 2 | +0.000 | -0.10 |" in readme and "sign-flip p = 0.500" in readme
     assert (out / "curves.png").stat().st_size > 1000 and (tmp_path / "r.json").exists()
+
+
+def test_long_only_runs_and_their_figures(tmp_path: Path) -> None:
+    """--long_only adds 3x runs beside preset-length runs already in --work; an arm may have long runs only."""
+    bench = load_bench("reliability")
+    with pytest.raises(SystemExit):
+        bench.parse(["--seeds", "1", "--long_only"])  # no --long_factor: nothing to run
+    work, out = tmp_path / "work", tmp_path / "out"
+    preset, cand = bench.parse_arm("preset"), bench.parse_arm("cand:clip_cov_ratio=0.02")
+    fake_seed(bench.run_folder(work, preset, 1, False), 1, [(0, 0.30), (5, 0.45), (10, 0.40)])
+    fake_seed(bench.run_folder(work, preset, 2, False), 2, [(0, 0.30), (5, 0.25), (10, 0.20)])
+    fake_seed(bench.run_folder(work, preset, 1, True), 1, [(0, 0.30), (10, 0.40), (20, 0.50), (30, 0.35)])
+    fake_seed(bench.run_folder(work, preset, 2, True), 2, [(0, 0.30), (10, 0.20), (20, 0.30), (30, 0.30)],
+              meta={"peak_rss_gb": 6.0, "lanes": 2})  # written before rss_unit: GiB
+    fake_seed(bench.run_folder(work, cand, 1, True), 1, [(0, 0.30), (10, 0.40), (20, 0.45), (30, 0.50)])
+    fake_seed(bench.run_folder(work, cand, 2, True), 2, [(0, 0.30), (10, 0.30), (20, 0.40), (30, 0.40)])
+    rc = bench.main(["--report_only", "--long_only", "--seeds", "1,2", "--arm", "preset", "--arm",
+                     "cand:clip_cov_ratio=0.02", "--long_factor", "3", "--work", str(work), "--out", str(out)])
+    assert rc == 0
+    report = json.loads((out / "summary.json").read_text())
+    s = report["summary"]
+    assert s["arm"] == "preset" and s["mean_gain"] == pytest.approx(0.0)
+    assert s["mean_final_minus_best"] == pytest.approx(-0.075) and s["min_final_minus_best"] == pytest.approx(-0.15)
+    assert s["long_mean_gain"] == pytest.approx(0.025) and s["long_mean_gain_at_preset_steps"] == pytest.approx(0.0)
+    assert s["long_frac_below_start"] == 0.0
+    assert report["long_runs"]["preset"][1]["peak_rss_gb"] == pytest.approx(6.0 * 1024 ** 3 / 1e9)
+    cand_s = s["arms"]["cand"]
+    assert cand_s["n"] == 0 and cand_s["mean_final_minus_best"] == pytest.approx(0.0)
+    assert s["paired_long"]["mean_b_minus_a"] == pytest.approx(0.125) and s["paired_long"]["b"] == "cand"
+    readme = (out / "README.md").read_text()
+    assert "0.30 -> 0.40 -> 0.35 (best 0.50@20; -0.15)" in readme and "0.30 -> 0.40 -> 0.50 (best 0.50@30; +0.00)" in readme
 
 
 def test_tiny_runs_end_to_end(tmp_path: Path) -> None:
