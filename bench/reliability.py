@@ -462,16 +462,21 @@ def main(argv: list[str] | None = None) -> int:
     long_runs: dict[str, list[dict[str, Any]]] = {}
     missing = []
     for name, arm in args.arms.items():
+        absent = []
         for seed in args.seeds:
             r = read_seed(run_folder(work, arm, seed, False), seed)
             if r is None:
-                missing.append(f"{name} seed {seed}")
+                absent.append(f"{name} seed {seed}")
             else:
                 runs.setdefault(name, []).append(r)
             if args.long_factor:
                 lr = read_seed(run_folder(work, arm, seed, True), seed)
-                if lr is not None:
+                if lr is None:
+                    missing.append(f"{name} seed {seed} (long)")
+                else:
                     long_runs.setdefault(name, []).append(lr)
+        if not (args.long_only and name not in runs):  # an arm measured by --long_only runs alone
+            missing += absent
     if not runs:
         print(f"bench/reliability: no finished run in {work} ({', '.join(missing)})", file=sys.stderr)
         return 1

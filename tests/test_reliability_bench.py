@@ -84,7 +84,7 @@ def test_long_only_runs_and_their_figures(tmp_path: Path) -> None:
     assert s["arm"] == "preset" and s["mean_gain"] == pytest.approx(0.0)
     assert s["mean_final_minus_best"] == pytest.approx(-0.075) and s["min_final_minus_best"] == pytest.approx(-0.15)
     assert s["long_mean_gain"] == pytest.approx(0.025) and s["long_mean_gain_at_preset_steps"] == pytest.approx(0.0)
-    assert s["long_frac_below_start"] == 0.0
+    assert s["long_frac_below_start"] == 0.0 and report["meta"]["missing"] == []  # cand is a long-only arm
     assert report["long_runs"]["preset"][1]["peak_rss_gb"] == pytest.approx(6.0 * 1024 ** 3 / 1e9)
     cand_s = s["arms"]["cand"]
     assert cand_s["n"] == 0 and cand_s["mean_final_minus_best"] == pytest.approx(0.0)
