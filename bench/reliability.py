@@ -346,22 +346,22 @@ def plot(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = list(report["summary"].get("arms") or report["runs"])
+    seeds = sorted({r["seed"] for group in (report["runs"], report["long_runs"]) for rs in group.values() for r in rs})
+    color = {s: f"C{k % 10}" for k, s in enumerate(seeds)}  # a seed keeps its colour in every panel
     fig, axes = plt.subplots(2, max(len(names), 1), figsize=(6 * max(len(names), 1), 8), squeeze=False)
     for col, name in enumerate(names):
-        for r in report["runs"].get(name, []):
-            if r["heldout_curve"]:
-                xs, ys = zip(*r["heldout_curve"], strict=True)
-                axes[0][col].plot(xs, ys, marker="o", alpha=0.8, label=f"seed {r['seed']}")
-            if r["entropy_curve"]:
-                xs, ys = zip(*r["entropy_curve"], strict=True)
-                axes[1][col].plot(xs, ys, alpha=0.8, label=f"seed {r['seed']}")
-        for r in report["long_runs"].get(name, []):
-            if r["heldout_curve"]:
-                xs, ys = zip(*r["heldout_curve"], strict=True)
-                axes[0][col].plot(xs, ys, linestyle="--", alpha=0.6, label=f"seed {r['seed']} (long)")
-            if r["entropy_curve"]:
-                xs, ys = zip(*r["entropy_curve"], strict=True)
-                axes[1][col].plot(xs, ys, linestyle="--", alpha=0.5, label=f"seed {r['seed']} (long)")
+        short = {r["seed"] for r in report["runs"].get(name, [])}
+        for long, runs in ((False, report["runs"].get(name, [])), (True, report["long_runs"].get(name, []))):
+            style = {"linestyle": "--", "alpha": 0.6} if long else {"marker": "o", "alpha": 0.8}
+            for r in runs:
+                label = None if long and r["seed"] in short else f"seed {r['seed']}"  # one legend entry per seed
+                for row, key in ((0, "heldout_curve"), (1, "entropy_curve")):
+                    if r[key]:
+                        xs, ys = zip(*r[key], strict=True)
+                        axes[row][col].plot(xs, ys, color=color[r["seed"]], label=label,
+                                            **(style if row == 0 else {**style, "marker": None}))
+        if report["long_runs"].get(name):
+            axes[0][col].text(0.01, 0.01, "dashed: the 3x-steps runs", transform=axes[0][col].transAxes, fontsize=7)
         axes[0][col].set(title=f"{name}: held-out accuracy (greedy)", xlabel="step", ylim=(-0.02, 1.02))
         axes[1][col].set(title=f"{name}: policy entropy", xlabel="step", ylabel="nats/token")
         for ax in (axes[0][col], axes[1][col]):
