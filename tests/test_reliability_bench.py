@@ -91,6 +91,10 @@ def test_long_only_runs_and_their_figures(tmp_path: Path) -> None:
     assert s["paired_long"]["mean_b_minus_a"] == pytest.approx(0.125) and s["paired_long"]["b"] == "cand"
     readme = (out / "README.md").read_text()
     assert "0.30 -> 0.40 -> 0.35 (best 0.50@20; -0.15)" in readme and "0.30 -> 0.40 -> 0.50 (best 0.50@30; +0.00)" in readme
+    alone = tmp_path / "alone"  # a report of a long-only arm by itself
+    assert bench.main(["--report_only", "--long_only", "--seeds", "1,2", "--arm", "cand:clip_cov_ratio=0.02",
+                       "--long_factor", "3", "--work", str(work), "--out", str(alone)]) == 0
+    assert json.loads((alone / "summary.json").read_text())["summary"]["arms"]["cand"]["long_seeds"] == [1, 2]
 
 
 def test_tiny_runs_end_to_end(tmp_path: Path) -> None:
