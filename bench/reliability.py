@@ -188,7 +188,7 @@ def long_summary(long_runs: list[dict[str, Any]], steps: int) -> dict[str, Any]:
     at_gains = [a - r["before"] for a, r in zip(at, long_runs, strict=True) if a is not None and r["before"] is not None]
     fmb = [r["final_minus_best"] for r in long_runs if r["final_minus_best"] is not None]
     return {
-        "mean_final_minus_best": _mean(fmb) if fmb else None, "min_final_minus_best": min(fmb) if fmb else None,
+        "mean_final_minus_best": _mean(fmb), "min_final_minus_best": min(fmb) if fmb else None,
         "long_seeds": [r["seed"] for r in long_runs],
         "long_mean_gain": _mean(gains), "long_min_gain": min(gains) if gains else None,
         "long_frac_below_start": round(sum(g < -1e-9 for g in gains) / len(gains), 3) if gains else None,
