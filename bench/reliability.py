@@ -175,6 +175,11 @@ def _mean(xs: list[Any]) -> float | None:
     return round(statistics.fmean(nums), 4) if nums else None
 
 
+def _share(xs: list[float], test: Any) -> float | None:
+    """The share of ``xs`` that pass ``test`` (None for no figures)."""
+    return round(sum(bool(test(x)) for x in xs) / len(xs), 3) if xs else None
+
+
 def at_step(curve: list[list[Any]], step: int) -> float | None:
     """The held-out accuracy a curve has at ``step`` (None when it has no point there)."""
     return next((a for s, a in curve if s == step and a is not None), None)
@@ -191,7 +196,7 @@ def long_summary(long_runs: list[dict[str, Any]], steps: int) -> dict[str, Any]:
         "mean_final_minus_best": _mean(fmb), "min_final_minus_best": min(fmb) if fmb else None,
         "long_seeds": [r["seed"] for r in long_runs],
         "long_mean_gain": _mean(gains), "long_min_gain": min(gains) if gains else None,
-        "long_frac_below_start": round(sum(g < -1e-9 for g in gains) / len(gains), 3) if gains else None,
+        "long_frac_below_start": _share(gains, lambda g: g < -1e-9),
         "long_mean_gain_at_preset_steps": _mean(at_gains),
         "long_mean_entropy_last": _mean([r["entropy_last"] for r in long_runs]),
         "long_mean_zero_variance_frac": _mean([r["zero_variance_frac"] for r in long_runs]),
@@ -204,8 +209,8 @@ def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]], ste
     return {
         "seeds": [r["seed"] for r in runs], "n": len(runs),
         "mean_gain": _mean(gains), "min_gain": min(gains) if gains else None, "max_gain": max(gains) if gains else None,
-        "frac_gain_ge_0_10": round(sum(g >= GAIN - 1e-9 for g in gains) / len(gains), 3) if gains else None,
-        "frac_below_start": round(sum(g < -1e-9 for g in gains) / len(gains), 3) if gains else None,
+        "frac_gain_ge_0_10": _share(gains, lambda g: g >= GAIN - 1e-9),
+        "frac_below_start": _share(gains, lambda g: g < -1e-9),
         "mean_before": _mean([r["before"] for r in runs]), "mean_after": _mean([r["after"] for r in runs]),
         "mean_best_minus_start": _mean([r["best"] - r["before"] for r in runs
                                         if r["best"] is not None and r["before"] is not None]),
