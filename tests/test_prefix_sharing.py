@@ -6,6 +6,8 @@ to ~1e-6; ``TOL = 1e-4`` is far below any real difference (one changed weight mo
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -118,3 +120,68 @@ def test_a_training_step_is_the_same_with_and_without_sharing(tiny_model_dir: st
     assert loss_shared == pytest.approx(loss_plain, abs=TOL)
     for name, value in weights_plain.items():
         assert (weights_shared[name] - value).abs().max() < TOL, name
+
+
+def test_group_shuffle_keeps_groups_whole_and_the_random_stream() -> None:
+    """Whole groups in the order their first row is drawn, from the very draw TRL's own row shuffle makes."""
+    from trl.trainer.utils import shuffle_sequence_dict
+
+    from r1lite.rollout.prefix_sharing import group_shuffle
+
+    g, n = 3, 14  # four groups of 3 and two zero-advantage fillers (a short last group)
+    batch = {"ids": torch.arange(n) * 10, "text": [f"r{i}" for i in range(n)], "scalar": torch.tensor(7.0),
+             "none": None}
+    orders = set()
+    for seed in range(6):
+        torch.manual_seed(seed)
+        drawn = torch.randperm(n)
+        torch.manual_seed(seed)
+        out = group_shuffle(batch, g)
+        after_ours = torch.rand(1)
+        torch.manual_seed(seed)
+        shuffle_sequence_dict(batch)
+        assert torch.equal(torch.rand(1), after_ours)  # the same random stream afterwards as TRL's shuffle
+
+        rows = (out["ids"] // 10).tolist()
+        assert sorted(rows) == list(range(n)) and out["text"] == [f"r{i}" for i in rows]
+        assert out["scalar"] == 7.0 and out["none"] is None
+        runs = [list(run) for _, run in itertools.groupby(rows, key=lambda r: r // g)]
+        assert [run[0] // g for run in runs] == list(dict.fromkeys((drawn // g).tolist()))  # order of first draw
+        for run in runs:  # each group whole and in its own order
+            assert run == list(range(run[0] // g * g, min(n, run[0] // g * g + g)))
+        expected = tuple(run[0] // g for run in runs)
+        orders.add(expected)
+    assert len(orders) > 1  # shuffled, not a fixed order
+
+
+def test_micro_batches_hold_whole_groups_when_prompts_are_shared(tiny_model_dir: str, tmp_path) -> None:
+    """With ``share_prompt_prefix`` every micro-batch of G rows is one group (its prompt runs once); without it,
+    TRL's row shuffle mixes the groups."""
+    from datasets import Dataset
+
+    from r1lite.models import load_tokenizer
+    from r1lite.train.config import R1Config
+    from r1lite.train.trainer import R1Trainer
+
+    def prompts_per_micro_batch(share: bool) -> list[int]:
+        seen: list[int] = []
+
+        class Recording(R1Trainer):
+            def _compute_loss(self, model, inputs):
+                seen.append(torch.unique(inputs["prompt_ids"], dim=0).size(0))
+                return super()._compute_loss(model, inputs)
+
+        tokenizer = load_tokenizer(tiny_model_dir)
+        cfg = R1Config(output_dir=str(tmp_path / str(share)), sampler="transformers", max_steps=2, num_generations=4,
+                       per_device_train_batch_size=4, gradient_accumulation_steps=4, max_completion_length=6,
+                       learning_rate=1e-3, save_strategy="no", report_to="none", logging_steps=1, seed=1,
+                       disable_tqdm=True, share_prompt_prefix=share, dynamic_sampling=False)
+        data = Dataset.from_dict({"prompt": [f"Question {i}: what is {i} + {i}?" for i in range(16)]})
+        trainer = Recording(model=tiny_model_dir, args=cfg, train_dataset=data, processing_class=tokenizer,
+                            reward_funcs=[lambda completions, **kw: [float(len(c) % 3) for c in completions]])
+        trainer.train()
+        return seen
+
+    shared = prompts_per_micro_batch(True)
+    assert len(shared) == 8 and set(shared) == {1}
+    assert max(prompts_per_micro_batch(False)) > 1

@@ -70,3 +70,31 @@ def can_share(trainer: Any, model: Any, input_ids: torch.Tensor, logits_to_keep:
     if cut < 1:
         return False
     return torch.unique(input_ids[:, :cut], dim=0).size(0) < input_ids.size(0)
+
+
+def group_shuffle(seq_dict: dict[str, Any], group_size: int) -> dict[str, Any]:
+    """TRL's ``shuffle_sequence_dict`` with each group's rows kept together: groups in random order.
+
+    Why: TRL shuffles the rows of a generation batch before splitting it into micro-batches, so a micro-batch of
+    ``G`` rows holds rows of up to ``G`` prompts and :func:`shared_prefix_logps` runs each of them (their
+    activations held for the backward) once per micro-batch they appear in. With whole groups per micro-batch a
+    prompt runs once per step. The optimizer step is the same sum of gradients (losses normalised by the whole
+    batch, as ``dapo``, ``dr_grpo`` and ``grpo`` are; ``bnpo`` normalises per micro-batch); only the order of
+    summation changes. Rows ``[k * G, (k + 1) * G)`` are group ``k`` (TRL's layout; dynamic sampling keeps whole
+    groups and appends its zero-advantage fillers last). The permutation is drawn exactly as TRL draws its own
+    (one ``torch.randperm`` of the row count), so the random stream after it is unchanged; groups come in the
+    order of their first row in it.
+    """
+    n = len(next(v for v in seq_dict.values() if v is not None))
+    drawn = torch.randperm(n)
+    groups = dict.fromkeys((drawn // group_size).tolist())
+    order = torch.cat([torch.arange(k * group_size, min(n, (k + 1) * group_size)) for k in groups])
+
+    def permute(value: Any) -> Any:
+        if value is None or (isinstance(value, torch.Tensor) and value.ndim == 0):
+            return value
+        if isinstance(value, torch.Tensor):
+            return value[order]
+        return [value[i] for i in order.tolist()]
+
+    return {key: permute(value) for key, value in seq_dict.items()}

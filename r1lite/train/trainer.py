@@ -357,6 +357,11 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     # rollout: TRL's generation + scoring, then dynamic sampling
     # ------------------------------------------------------------------------------------------------
+    def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
+        """TRL's, with each micro-batch made of whole groups where prompts are shared (one prompt pass per group)."""
+        with _whole_groups_per_micro_batch(self):
+            return super()._prepare_inputs(generation_batch)
+
     def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
         """TRL's rollout (generate, score), the estimator's advantages, then :meth:`_postprocess_rollout`."""
         inputs = self._select_prompts(inputs)
@@ -821,6 +826,25 @@ def _r1_vllm_generation(args: Any):
         yield
     finally:
         grpo.VLLMGeneration = original
+
+
+@contextmanager
+def _whole_groups_per_micro_batch(trainer: Any):
+    """Have ``GRPOTrainer._prepare_inputs`` shuffle whole groups instead of rows
+    (:func:`r1lite.rollout.prefix_sharing.group_shuffle`) where prompts are shared; TRL's shuffle otherwise."""
+    if not getattr(trainer.args, "share_prompt_prefix", False):
+        yield
+        return
+    import trl.trainer.grpo_trainer as grpo
+
+    from r1lite.rollout.prefix_sharing import group_shuffle
+
+    original = grpo.shuffle_sequence_dict
+    grpo.shuffle_sequence_dict = lambda seq_dict: group_shuffle(seq_dict, trainer.num_generations)
+    try:
+        yield
+    finally:
+        grpo.shuffle_sequence_dict = original
 
 
 def _tied_to_loaded(model: Any, missing: list[str]) -> set[str]:
