@@ -185,3 +185,40 @@ def test_micro_batches_hold_whole_groups_when_prompts_are_shared(tiny_model_dir:
     shared = prompts_per_micro_batch(True)
     assert len(shared) == 8 and set(shared) == {1}
     assert max(prompts_per_micro_batch(False)) > 1
+
+
+def test_narrow_cpu_logprob_tiles_give_the_same_logprobs_and_gradients(fused_model) -> None:
+    """TRL's kernel with 4096-column vocabulary tiles (r1lite on CPU) against its own 32768: the same log-probs,
+    entropies and gradients (the tiny model has SmolLM2's 49k vocabulary, so both widths really tile it)."""
+    import trl.trainer.utils as trl_utils
+
+    from r1lite.train.trainer import CPU_LOGPROB_VOCAB_TILE, narrow_cpu_logprob_tiles
+
+    assert fused_model.config.vocab_size > 32768
+    ids, mask, t = batch(pad_id=0)
+    original = trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE
+    results = []
+    try:
+        for width in (32768, None):
+            trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = 32768
+            if width is None:
+                narrow_cpu_logprob_tiles("cpu")
+                assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == CPU_LOGPROB_VOCAB_TILE
+            fused_model.zero_grad()
+            lp, ent = trl_pass(fused_model, ids, mask, t)
+            (lp * mask[:, -t:] + 0.1 * ent * mask[:, -t:]).sum().backward()
+            results.append((lp.detach(), ent.detach(), {n: p.grad.clone() for n, p in fused_model.named_parameters()
+                                                        if p.grad is not None}))
+        narrow_cpu_logprob_tiles("meta")  # another device: left alone
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == CPU_LOGPROB_VOCAB_TILE
+        trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = 32768
+        narrow_cpu_logprob_tiles("meta")
+        assert trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE == 32768
+    finally:
+        trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = original
+    (lp_wide, ent_wide, g_wide), (lp_narrow, ent_narrow, g_narrow) = results
+    valid = mask[:, -t:].bool()
+    assert (lp_narrow[valid] - lp_wide[valid]).abs().max() < TOL
+    assert (ent_narrow[valid] - ent_wide[valid]).abs().max() < TOL
+    for name, grad in g_wide.items():
+        assert (g_narrow[name] - grad).abs().max() <= TOL * max(1.0, grad.abs().max().item()), name

@@ -63,6 +63,7 @@ class R1Trainer(GRPOTrainer):
         self.estimator = get_estimator(self.algo)
         self.algo_name = estimator_name(self.algo)
         self.diagnostics, self._label_columns = _default_diagnostics(self)  # r1lite.train.diagnostics
+        narrow_cpu_logprob_tiles(self.accelerator.device)
         if self.use_vllm and self.vllm_mode == "server":
             from r1lite.rollout.server import attach_trainer
 
@@ -826,6 +827,25 @@ def _r1_vllm_generation(args: Any):
         yield
     finally:
         grpo.VLLMGeneration = original
+
+
+#: vocabulary columns per tile of TRL's chunked log-prob kernel on CPU (TRL: 32768 everywhere)
+CPU_LOGPROB_VOCAB_TILE = 4096
+
+
+def narrow_cpu_logprob_tiles(device: Any) -> None:
+    """On CPU, TRL's chunked log-prob kernel (the fused LM head of the update) works on narrower vocabulary tiles.
+
+    Why: without Triton the kernel's torch fallback materialises about ten fp32 ``[tokens, tile]`` temporaries per
+    tile in the backward, at the point where the backbone's activations are all still held: with TRL's 32768-wide
+    tiles that was the top of the arithmetic CPU preset's memory. 4096 columns lowered its peak RSS by ~0.5 GB
+    (docs/reliability.md); the log-probs, entropies and gradients are the same up to summation order (tested).
+    TRL keeps the width in a module constant: set here (process-wide, CPU only) and left alone if TRL renames it.
+    """
+    import trl.trainer.utils as trl_utils
+
+    if torch.device(device).type == "cpu" and hasattr(trl_utils, "_CHUNKED_LOGPROB_CHUNK_SIZE"):
+        trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = min(trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE, CPU_LOGPROB_VOCAB_TILE)
 
 
 @contextmanager
