@@ -25,7 +25,7 @@ import math
 import os
 import shutil
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
@@ -812,21 +812,26 @@ def _default_diagnostics(trainer: Any) -> tuple[Any, list[str]]:
 
 
 @contextmanager
-def _r1_vllm_generation(args: Any):
-    """Have ``GRPOTrainer.__init__`` build r1lite's ``VLLMGeneration`` (engine settings, CPU weight sync)."""
-    if not getattr(args, "use_vllm", False):
-        yield
-        return
+def _in_grpo_module(name: str, value: Any):
+    """``trl.trainer.grpo_trainer.<name>`` replaced by ``value`` for the block: the module-level names TRL's
+    ``GRPOTrainer`` looks up at call time are its only hooks for these two jobs (engine class, batch shuffle)."""
     import trl.trainer.grpo_trainer as grpo
 
-    from r1lite.rollout.vllm_engine import generation_class
-
-    original = grpo.VLLMGeneration
-    grpo.VLLMGeneration = generation_class(args)
+    original = getattr(grpo, name)
+    setattr(grpo, name, value)
     try:
         yield
     finally:
-        grpo.VLLMGeneration = original
+        setattr(grpo, name, original)
+
+
+def _r1_vllm_generation(args: Any) -> Any:
+    """Have ``GRPOTrainer.__init__`` build r1lite's ``VLLMGeneration`` (engine settings, CPU weight sync)."""
+    if not getattr(args, "use_vllm", False):
+        return nullcontext()
+    from r1lite.rollout.vllm_engine import generation_class
+
+    return _in_grpo_module("VLLMGeneration", generation_class(args))
 
 
 #: vocabulary columns per tile of TRL's chunked log-prob kernel on CPU (TRL: 32768 everywhere)
@@ -848,23 +853,14 @@ def narrow_cpu_logprob_tiles(device: Any) -> None:
         trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE = min(trl_utils._CHUNKED_LOGPROB_CHUNK_SIZE, CPU_LOGPROB_VOCAB_TILE)
 
 
-@contextmanager
-def _whole_groups_per_micro_batch(trainer: Any):
+def _whole_groups_per_micro_batch(trainer: Any) -> Any:
     """Have ``GRPOTrainer._prepare_inputs`` shuffle whole groups instead of rows
     (:func:`r1lite.rollout.prefix_sharing.group_shuffle`) where prompts are shared; TRL's shuffle otherwise."""
     if not getattr(trainer.args, "share_prompt_prefix", False):
-        yield
-        return
-    import trl.trainer.grpo_trainer as grpo
-
+        return nullcontext()
     from r1lite.rollout.prefix_sharing import group_shuffle
 
-    original = grpo.shuffle_sequence_dict
-    grpo.shuffle_sequence_dict = lambda seq_dict: group_shuffle(seq_dict, trainer.num_generations)
-    try:
-        yield
-    finally:
-        grpo.shuffle_sequence_dict = original
+    return _in_grpo_module("shuffle_sequence_dict", lambda seq_dict: group_shuffle(seq_dict, trainer.num_generations))
 
 
 def _tied_to_loaded(model: Any, missing: list[str]) -> set[str]:
