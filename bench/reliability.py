@@ -133,8 +133,10 @@ def run_wave(jobs: list[tuple[list[str], Path]], lock: str | None) -> None:
 # ---------------------------------------------------------------------------------------------------
 # reading runs back
 # ---------------------------------------------------------------------------------------------------
-def read_seed(folder: Path, seed: int) -> dict[str, Any] | None:
-    """One run's figures, or None when it did not finish."""
+def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any] | None:
+    """One run's figures, or None when it did not finish. ``upto``: the figures of its first ``upto`` steps, read
+    from a longer run whose first ``upto`` steps are the shorter run's (a learning rate constant through them and
+    seeded sampling: ``--short_from_long``); None when it has no held-out point there."""
     summary_file = folder / "summary.json"
     if not summary_file.exists():
         return None
@@ -146,19 +148,32 @@ def read_seed(folder: Path, seed: int) -> dict[str, Any] | None:
     run = read_run(folder)
     steps, passes = load_run_metrics(folder)
     meta = json.loads((folder / "run_meta.json").read_text()) if (folder / "run_meta.json").exists() else {}
-    mid = sum(float(p.get("seconds", 0.0)) for p in passes if str(p.get("phase", "")).startswith("step"))
-    before, after = run["heldout_before"], run["heldout_after"]
     curve = [[int(s), a] for s, a, *_ in run["heldout_curve"]]
+    wall = summary.get("wall_seconds")
+    last = upto or run["steps"]
+    mid = sum(float(p.get("seconds", 0.0)) for p in passes
+              if str(p.get("phase", "")).startswith("step") and int(p.get("step") or 0) < last)
+    before, after, best_step = run["heldout_before"], run["heldout_after"], summary.get("best", {}).get("step")
+    if upto is not None:
+        after = at_step(curve, upto)
+        if after is None:
+            return None
+        curve = [c for c in curve if c[0] <= upto]
+        steps = [r for r in steps if int(r.get("step") or 0) <= upto]
+        best_step = next((s for s, a in curve if a == max(x for _, x in curve if x is not None)), None)
+        at = next(float(p["time"]) for p in passes if p.get("step") == upto and p.get("phase") != "before")
+        end = next((float(p["time"]) for p in passes if p.get("phase") == "after"), at)
+        if isinstance(wall, (int, float)):  # the time after its step-``upto`` pass went on steps a short run has not
+            wall -= end - at
     best = max((a for _, a in curve if a is not None), default=None)
     entropy = [[r["step"], r["entropy"]] for r in steps if isinstance(r.get("entropy"), (int, float))]
     skipped = [r["difficulty/skipped_frac"] for r in steps if isinstance(r.get("difficulty/skipped_frac"), (int, float))]
     zero = [r["dynamic_sampling/zero_variance_frac"] for r in steps
             if isinstance(r.get("dynamic_sampling/zero_variance_frac"), (int, float))]
-    wall = summary.get("wall_seconds")
     return {
-        "seed": seed, "steps": run["steps"], "before": before, "after": after,
+        "seed": seed, "steps": last, "before": before, "after": after,
         "gain": after - before if after is not None and before is not None else None,
-        "best": best, "best_step": summary.get("best", {}).get("step"),
+        "best": best, "best_step": best_step,
         "final_minus_best": after - best if after is not None and best is not None else None,
         "wall_seconds": round(wall - mid, 1) if isinstance(wall, (int, float)) else None,
         "mid_heldout_seconds": round(mid, 1), "peak_rss_gb": peak_gb(meta), "lanes": meta.get("lanes"),
@@ -166,7 +181,7 @@ def read_seed(folder: Path, seed: int) -> dict[str, Any] | None:
         "skipped_frac": statistics.fmean(skipped) if skipped else None,
         "zero_variance_frac": statistics.fmean(zero) if zero else None,
         "no_signal_steps": sum(1 for z in zero if z >= 1.0 - 1e-9),
-        "heldout_curve": curve, "entropy_curve": entropy,
+        "heldout_curve": curve, "entropy_curve": entropy, "from_long_run": upto is not None,
     }
 
 
@@ -340,6 +355,12 @@ def write_readme(path: Path, report: dict[str, Any]) -> None:
     lines += ["", "Arms: " + "; ".join(f"`{n}` = {', '.join(a['sets']) or 'the preset as it is'}"
                                        f"{' (sampler ' + a['sampler'] + ')' if a['sampler'] else ''}"
                                        for n, a in meta["arms"].items()), ""]
+    derived = [n for n, rs in report["runs"].items() if any(r.get("from_long_run") for r in rs)]
+    if derived:
+        lines += [f"{', '.join(f'`{n}`' for n in derived)}: the {meta['steps']}-step figures are read from the "
+                  f"{meta.get('long_factor')}x runs' first {meta['steps']} steps (`--short_from_long`: the learning "
+                  f"rate is constant through them, so they are the {meta['steps']}-step run's); wall s is the long "
+                  f"run's time to its step-{meta['steps']} held-out pass, peak RSS the long run's.", ""]
     lines += seed_lines(report) + [""] + paired_lines(report) + long_lines(report) + ["![curves](curves.png)", ""]
     path.write_text("\n".join(lines))
 
@@ -402,6 +423,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--long_factor", type=int, default=0, help="also run K x the preset's steps per seed (collapse)")
     p.add_argument("--long_only", action="store_true",
                    help="run only the --long_factor runs (the preset-length runs are already in --work)")
+    p.add_argument("--short_from_long", action="store_true",
+                   help="an arm with long runs only: read its preset-length figures from their first steps (valid "
+                        "when the learning rate is constant through them, e.g. lr_decay_after_steps = the preset's)")
     p.add_argument("--lanes", type=int, default=1, help="runs at once (each pinned to a core)")
     p.add_argument("--lock", default=None, help="flock this file around each wave of runs")
     p.add_argument("--model", default=None)
@@ -480,6 +504,11 @@ def main(argv: list[str] | None = None) -> int:
                     missing.append(f"{name} seed {seed} (long)")
                 else:
                     long_runs.setdefault(name, []).append(lr)
+                    short = read_seed(run_folder(work, arm, seed, True), seed, upto=steps) if r is None and \
+                        args.short_from_long else None
+                    if short is not None:
+                        runs.setdefault(name, []).append(short)
+                        absent.remove(f"{name} seed {seed}")
         if not (args.long_only and name not in runs):  # an arm measured by --long_only runs alone
             missing += absent
     if not runs and not long_runs:
@@ -489,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/reliability: left out (unfinished or failed): {', '.join(missing)}", file=sys.stderr)
     meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
             "seeds": args.seeds, "steps": steps, "heldout_every": args.heldout_every, "long_factor": args.long_factor,
-            "lanes": args.lanes, "set": args.set, "arms": args.arms, "missing": missing, "note": args.note,
+            "lanes": args.lanes, "set": args.set, "short_from_long": args.short_from_long, "arms": args.arms,
+            "missing": missing, "note": args.note,
             "command": "python bench/reliability.py " + " ".join(without_note(argv)),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     report = build_report(runs, long_runs, meta)

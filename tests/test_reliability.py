@@ -331,3 +331,52 @@ def test_stop_after_no_signal_steps_ends_the_run_after_k_steps_without_signal() 
     assert control.should_training_stop and stop.stopped_at == 4  # steps 3 and 4 in a row; step 1 was reset by 2
     with pytest.raises(ConfigError, match="stop_after_no_signal_steps"):
         R1Config(output_dir="/tmp/x", stop_after_no_signal_steps=-1, sampler="transformers", report_to="none")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# lr_decay_after_steps: the constant-rate run's first N steps, then a cosine decay to 0 at max_steps
+# ------------------------------------------------------------------------------------------------------------
+def _rates(cfg: R1Config) -> list[float]:
+    """The learning rate of every optimizer step, from transformers' own ``Trainer.create_scheduler``."""
+    import types
+
+    from transformers import Trainer
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=cfg.learning_rate)
+    holder = types.SimpleNamespace(args=cfg, lr_scheduler=None, optimizer=opt)
+    sched = Trainer.create_scheduler(holder, num_training_steps=cfg.max_steps, optimizer=opt)
+    rates = []
+    for _ in range(cfg.max_steps):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return rates
+
+
+def _lr_cfg(**kw) -> R1Config:
+    base = {"output_dir": "/tmp/x", "sampler": "transformers", "report_to": "none", "learning_rate": 2e-5,
+            "lr_scheduler_type": "constant_with_warmup", "warmup_steps": 3}
+    return R1Config(**{**base, **kw})
+
+
+def test_lr_decay_after_steps_keeps_the_first_steps_then_decays_to_zero() -> None:
+    constant = _rates(_lr_cfg(max_steps=30))
+    decayed = _rates(_lr_cfg(max_steps=30, lr_decay_after_steps=10))
+    assert decayed[:11] == pytest.approx(constant[:11], abs=0.0)  # steps 1..10 (and 11 starts the decay at 1.0)
+    assert constant[10:] == pytest.approx([2e-5] * 20)
+    tail = decayed[10:]
+    assert all(b < a for a, b in zip(tail, tail[1:], strict=False))  # strictly falling after step 11
+    assert tail[-1] < 0.01 * 2e-5 and tail[10] == pytest.approx(1e-5, rel=0.1)  # ~half way down at step 21
+    # a run no longer than N steps is the constant run
+    assert _rates(_lr_cfg(max_steps=10, lr_decay_after_steps=10)) == _rates(_lr_cfg(max_steps=10))
+
+
+def test_lr_decay_after_steps_refuses_what_it_cannot_do() -> None:
+    with pytest.raises(ConfigError, match="max_steps"):
+        _lr_cfg(lr_decay_after_steps=10)  # epochs, no step budget
+    with pytest.raises(ConfigError, match="already decays"):
+        _lr_cfg(max_steps=30, lr_decay_after_steps=10, lr_scheduler_type="cosine")
+    with pytest.raises(ConfigError, match="warm-up"):
+        _lr_cfg(max_steps=30, lr_decay_after_steps=2)
+    with pytest.raises(ConfigError, match=">= 0"):
+        _lr_cfg(max_steps=30, lr_decay_after_steps=-1)

@@ -97,6 +97,34 @@ def test_long_only_runs_and_their_figures(tmp_path: Path) -> None:
     assert json.loads((alone / "summary.json").read_text())["summary"]["arms"]["cand"]["long_seeds"] == [1, 2]
 
 
+def test_short_from_long_reads_the_preset_length_figures_from_the_long_runs(tmp_path: Path) -> None:
+    """--short_from_long: an arm with long runs only gets its 10-step figures from their first 10 steps."""
+    bench = load_bench("reliability")
+    work, out = tmp_path / "work", tmp_path / "out"
+    cand = bench.parse_arm("cand:lr_decay_after_steps=10")
+    fake_seed(bench.run_folder(work, cand, 1, True), 1, [(0, 0.30), (5, 0.45), (10, 0.50), (20, 0.40), (30, 0.35)],
+              wall=300.0)
+    fake_seed(bench.run_folder(work, cand, 2, True), 2, [(0, 0.30), (5, 0.20), (10, 0.25), (20, 0.40), (30, 0.40)],
+              wall=300.0)
+    argv = ["--report_only", "--long_only", "--seeds", "1,2", "--arm", "cand:lr_decay_after_steps=10",
+            "--long_factor", "3", "--work", str(work), "--out", str(out)]
+    assert bench.main(argv) == 0
+    assert json.loads((out / "summary.json").read_text())["summary"]["arms"]["cand"]["n"] == 0  # not asked for
+    assert bench.main([*argv, "--short_from_long"]) == 0
+    report = json.loads((out / "summary.json").read_text())
+    s = report["summary"]
+    assert s["arm"] == "cand" and s["n"] == 2 and report["meta"]["short_from_long"] is True
+    assert s["mean_gain"] == pytest.approx((0.20 - 0.05) / 2) and s["frac_below_start"] == 0.5
+    first = report["runs"]["cand"][0]
+    assert first["steps"] == 10 and first["best"] == 0.50 and first["best_step"] == 10 and first["from_long_run"]
+    assert first["heldout_curve"] == [[0, 0.30], [5, 0.45], [10, 0.50]]
+    # 300 s in all, less the 200 s after the step-10 pass (steps 11-30), less the step-5 pass (3 s)
+    assert first["wall_seconds"] == pytest.approx(97.0) and first["mid_heldout_seconds"] == pytest.approx(3.0)
+    assert first["entropy_last"] == pytest.approx(0.0) and first["zero_variance_frac"] == pytest.approx(0.55)
+    assert s["mean_final_minus_best"] == pytest.approx((-0.15 + 0.0) / 2)  # the long runs' own figure
+    assert "read from the 3x runs' first 10 steps" in (out / "README.md").read_text()
+
+
 def test_tiny_runs_end_to_end(tmp_path: Path) -> None:
     bench = load_bench("reliability")
     out = tmp_path / "out"

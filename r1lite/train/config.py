@@ -185,6 +185,10 @@ class R1Config(GRPOConfig):
         default=0.0, metadata={"help": "Clip-Cov (entropy control): share of completion tokens, among those whose "
                                        "covariance of log-prob and advantage lies in [clip_cov_lb, clip_cov_ub], "
                                        "whose gradient is dropped each update (0: off)."})
+    lr_decay_after_steps: int = field(
+        default=0, metadata={"help": "Hold the learning rate (after warm-up) for this many steps, then decay it "
+                                     "(cosine) to 0 at max_steps (transformers' warmup_stable_decay); 0: "
+                                     "lr_scheduler_type as given."})
     clip_cov_lb: float = field(default=1.0, metadata={"help": "Clip-Cov lower covariance bound."})
     clip_cov_ub: float = field(default=5.0, metadata={"help": "Clip-Cov upper covariance bound."})
 
@@ -253,6 +257,7 @@ class R1Config(GRPOConfig):
             if single:
                 self.num_generations = 1
         check_report_to(self.report_to)
+        self._decay_lr_after()
         self._check_generation_kwargs()
         self._check_reliability()
         if self.use_vllm and self.stop_strings:  # vLLM stops natively; keep the stop string in the text
@@ -275,6 +280,36 @@ class R1Config(GRPOConfig):
             raise ConfigError("heldout_n and heldout_every must be >= 0")
         if self.dynamic_sampling_refill < 0:
             raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
+
+    def _decay_lr_after(self) -> None:
+        """``lr_decay_after_steps: N``: a run's first N steps are the constant-rate run's, step for step; a longer
+        run then anneals (cosine to 0 at ``max_steps``) instead of taking full-size steps on ever fewer informative
+        groups (the collapse of docs/reliability.md). transformers' WSD schedule does it; r1lite only derives its
+        stable and decay lengths from N and ``max_steps``, which transformers takes as fixed numbers."""
+        n = self.lr_decay_after_steps
+        if not n:
+            return
+        kind = getattr(self.lr_scheduler_type, "value", self.lr_scheduler_type)
+        if n < 0:
+            raise ConfigError(f"lr_decay_after_steps must be >= 0 (0: off), got {n}")
+        if self.max_steps is None or self.max_steps <= 0:
+            raise ConfigError("lr_decay_after_steps needs a step budget to decay over: set --max_steps")
+        if kind not in ("constant", "constant_with_warmup"):
+            raise ConfigError(f"lr_decay_after_steps holds a constant rate, then decays it; lr_scheduler_type={kind} "
+                              "already decays: set --lr_scheduler_type constant_with_warmup or drop "
+                              "lr_decay_after_steps")
+        warm = self.get_warmup_steps(self.max_steps) if kind == "constant_with_warmup" else 0
+        if n < warm:
+            raise ConfigError(f"lr_decay_after_steps={n} is inside the {warm} warm-up steps; hold the rate after "
+                              "warm-up (a larger value, or fewer --warmup_steps)")
+        if self.max_steps <= n:  # the whole run is the constant part
+            return
+        from transformers.trainer_utils import SchedulerType
+
+        self.lr_scheduler_type = SchedulerType.WARMUP_STABLE_DECAY
+        self.warmup_steps = warm
+        self.lr_scheduler_kwargs = {"num_stable_steps": n - warm, "num_decay_steps": self.max_steps - n,
+                                    "decay_type": "cosine", "min_lr_ratio": 0.0}
 
     def _check_generation_kwargs(self) -> None:
         """No ``seed`` in ``generation_kwargs``: TRL passes it to one ``SamplingParams`` shared by every request,

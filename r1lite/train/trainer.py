@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 import time
+import warnings
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -358,6 +359,13 @@ class R1Trainer(GRPOTrainer):
     # ------------------------------------------------------------------------------------------------
     # rollout: TRL's generation + scoring, then dynamic sampling
     # ------------------------------------------------------------------------------------------------
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
+        """transformers warns when its WSD schedule gets both ``num_training_steps`` and ``num_stable_steps``; the
+        Trainer always passes the first and ``lr_decay_after_steps`` sets the second on purpose."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Both num_training_steps and num_stable_steps")
+            return super().create_scheduler(num_training_steps, optimizer)
+
     def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
         """TRL's, with each micro-batch made of whole groups where prompts are shared (one prompt pass per group)."""
         with _whole_groups_per_micro_batch(self):
