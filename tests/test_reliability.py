@@ -369,6 +369,11 @@ def test_lr_decay_after_steps_keeps_the_first_steps_then_decays_to_zero() -> Non
     assert tail[-1] < 0.01 * 2e-5 and tail[10] == pytest.approx(1e-5, rel=0.1)  # ~half way down at step 21
     # a run no longer than N steps is the constant run
     assert _rates(_lr_cfg(max_steps=10, lr_decay_after_steps=10)) == _rates(_lr_cfg(max_steps=10))
+    resolved = _lr_cfg(max_steps=30, lr_decay_after_steps=10)  # a resolved config re-read is the same schedule
+    again = R1Config(**{k: getattr(resolved, k) for k in ("output_dir", "sampler", "report_to", "learning_rate",
+                                                          "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps",
+                                                          "max_steps", "lr_decay_after_steps")})
+    assert _rates(again) == decayed
 
 
 def test_lr_decay_after_steps_refuses_what_it_cannot_do() -> None:
@@ -380,3 +385,20 @@ def test_lr_decay_after_steps_refuses_what_it_cannot_do() -> None:
         _lr_cfg(max_steps=30, lr_decay_after_steps=2)
     with pytest.raises(ConfigError, match=">= 0"):
         _lr_cfg(max_steps=30, lr_decay_after_steps=-1)
+
+
+def test_arithmetic_cpu_preset_anneals_only_past_its_ten_steps() -> None:
+    """The default command is the constant-rate 10-step run; --max_steps 30 holds 10 steps, then decays."""
+    from r1lite.train.command import parse_config
+
+    recipe = Path(__file__).resolve().parent.parent / "recipes" / "arithmetic.yaml"
+    ten, _ = parse_config(["--preset", "cpu"], recipe)
+    assert ten.max_steps == 10 and ten.dynamic_sampling_refill == 1
+    assert _rates(ten) == _rates(_lr_cfg(max_steps=10))
+    thirty, _ = parse_config(["--preset", "cpu", "--max_steps", "30"], recipe)
+    rates = _rates(thirty)
+    assert rates[:10] == _rates(ten) and rates[-1] < 0.01 * rates[9]
+    with pytest.raises(ConfigError, match="--lr_decay_after_steps 0"):
+        parse_config(["--preset", "cpu", "--max_steps", "30", "--lr_scheduler_type", "cosine"], recipe)
+    assert _rates(parse_config(["--preset", "cpu", "--max_steps", "30", "--lr_scheduler_type", "cosine",
+                                "--lr_decay_after_steps", "0"], recipe)[0])[-1] < rates[9]

@@ -294,10 +294,13 @@ class R1Config(GRPOConfig):
             raise ConfigError(f"lr_decay_after_steps must be >= 0 (0: off), got {n}")
         if self.max_steps is None or self.max_steps <= 0:
             raise ConfigError("lr_decay_after_steps needs a step budget to decay over: set --max_steps")
+        if kind == "warmup_stable_decay" and (self.lr_scheduler_kwargs or {}).get("num_decay_steps") == \
+                self.max_steps - n:  # a config this method already resolved (re-read from a run folder)
+            return
         if kind not in ("constant", "constant_with_warmup"):
             raise ConfigError(f"lr_decay_after_steps holds a constant rate, then decays it; lr_scheduler_type={kind} "
-                              "already decays: set --lr_scheduler_type constant_with_warmup or drop "
-                              "lr_decay_after_steps")
+                              "already decays: keep it with --lr_decay_after_steps 0, or set --lr_scheduler_type "
+                              "constant_with_warmup")
         warm = self.get_warmup_steps(self.max_steps) if kind == "constant_with_warmup" else 0
         if n < warm:
             raise ConfigError(f"lr_decay_after_steps={n} is inside the {warm} warm-up steps; hold the rate after "
