@@ -111,7 +111,8 @@ def test_r1lite_train_async_with_its_own_server(tiny_model_dir: str, tmp_path) -
                "8", "--num_generations", "4", "--max_completion_length", "12", "--heldout_n", "6",
                "--heldout_batch_size", "6", "--learning_rate", "1e-3", "--save_steps", "2", "--max-steps", "3",
                "--rewards", f"{rule}:length_parity=1.0,format=0.2", "--sampler", "vllm", "--vllm_mode", "server",
-               "--vllm_server_spawn", "true", "--async_rollouts", "true", "--vllm_max_model_length", "1024"],
+               "--vllm_server_spawn", "true", "--async_rollouts", "true", "--vllm_max_model_length", "1024",
+               "--dynamic_sampling_refill", "0"],  # a refill round is sampled synchronously (staleness 0)
               default_config=Path("recipes/arithmetic.yaml"))
     assert rc == 0
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x.strip()]
