@@ -160,7 +160,7 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
             return None
         curve = [c for c in curve if c[0] <= upto]
         steps = [r for r in steps if int(r.get("step") or 0) <= upto]
-        best_step = next((s for s, a in curve if a == max(x for _, x in curve if x is not None)), None)
+        best_step = max((c for c in curve if c[1] is not None), key=lambda c: c[1])[0]  # the first to reach it
         at = next(float(p["time"]) for p in passes if p.get("step") == upto and p.get("phase") != "before")
         end = next((float(p["time"]) for p in passes if p.get("phase") == "after"), at)
         if isinstance(wall, (int, float)):  # the time after its step-``upto`` pass went on steps a short run has not

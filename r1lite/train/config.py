@@ -290,8 +290,6 @@ class R1Config(GRPOConfig):
         if not n:
             return
         kind = getattr(self.lr_scheduler_type, "value", self.lr_scheduler_type)
-        if n < 0:
-            raise ConfigError(f"lr_decay_after_steps must be >= 0 (0: off), got {n}")
         if self.max_steps is None or self.max_steps <= 0:
             raise ConfigError("lr_decay_after_steps needs a step budget to decay over: set --max_steps")
         if kind == "warmup_stable_decay" and (self.lr_scheduler_kwargs or {}).get("num_decay_steps") == \
@@ -452,6 +450,7 @@ RANGES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "eval_steps": (_positive, "must be > 0, or unset"),
     "save_total_limit": (_at_least_1, "must be >= 1 checkpoint, or null to keep all"),
     "warmup_steps": (_non_negative, "must be >= 0"),
+    "lr_decay_after_steps": (_non_negative, "must be >= 0 steps (0 = off)"),
     "weight_decay": (_non_negative, "must be >= 0"),
     "max_grad_norm": (_non_negative, "must be >= 0 (0 = no clipping)"),
     "seed": (lambda v: 0 <= v < 2**32, "must lie in [0, 2**32)"),

@@ -357,7 +357,7 @@ class R1Trainer(GRPOTrainer):
         model._r1lite_stop_bound = True
 
     # ------------------------------------------------------------------------------------------------
-    # rollout: TRL's generation + scoring, then dynamic sampling
+    # learning-rate schedule (lr_decay_after_steps: transformers' WSD schedule, r1lite.train.config)
     # ------------------------------------------------------------------------------------------------
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None) -> Any:
         """transformers warns when its WSD schedule gets both ``num_training_steps`` and ``num_stable_steps``; the
@@ -366,6 +366,9 @@ class R1Trainer(GRPOTrainer):
             warnings.filterwarnings("ignore", message="Both num_training_steps and num_stable_steps")
             return super().create_scheduler(num_training_steps, optimizer)
 
+    # ------------------------------------------------------------------------------------------------
+    # rollout: TRL's generation + scoring, then dynamic sampling
+    # ------------------------------------------------------------------------------------------------
     def _prepare_inputs(self, generation_batch: Any) -> dict[str, Any]:
         """TRL's, with each micro-batch made of whole groups where prompts are shared (one prompt pass per group)."""
         with _whole_groups_per_micro_batch(self):
