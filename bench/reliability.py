@@ -15,11 +15,13 @@ never trained on.
 
 An arm is ``NAME`` or ``NAME:FIELD=VALUE,FIELD=VALUE`` (config overrides), optionally ``@SAMPLER``; with
 ``--samplers A,B`` every arm runs under both samplers. The first two arms are compared paired by seed (gain
-difference per seed, mean, exact sign-flip p) as ``bench/algos.py`` does.
+difference per seed, mean, exact sign-flip p) as ``bench/algos.py`` does; with three or more, every pair
+(``paired_all``).
 
 Writes ``OUT/summary.json`` (``summary``: per arm ``seeds``, ``mean_gain``, ``min_gain``, ``frac_gain_ge_0_10``,
 ``frac_below_start``, ``mean_wall_seconds``, ``mean_final_minus_best`` (from the ``--long_factor`` runs; null
-without them), ``mean_best_minus_start``, entropy and skipped-prompt figures, and ``paired``), ``OUT/README.md``
+without them), ``mean_best_minus_start``, entropy and skipped-prompt figures, ``paired`` and ``paired_all``),
+``OUT/README.md``
 (the tables) and ``OUT/curves.png`` (every seed's held-out curve and entropy, per arm). ``--json PATH`` writes the
 report there too. ``--lock FILE`` takes an flock on FILE around each wave of runs (``--lanes`` runs at once, each
 pinned to its own core), so other heavy jobs can interleave between waves.
@@ -259,10 +261,13 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
     summary["arm"] = names[0] if names else None
     summary["arms"] = arms
     report: dict[str, Any] = {"summary": summary, "runs": runs, "long_runs": long_runs, "meta": meta}
+    compact = ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip")
     if len(names) >= 2:
         report["paired"] = paired(names[0], names[1], runs)
-        summary["paired"] = {k: report["paired"][k] for k in ("a", "b", "mean_b_minus_a", "b_better", "a_better",
-                                                               "p_sign_flip")}
+        summary["paired"] = {k: report["paired"][k] for k in compact}
+    if len(names) >= 3:  # e.g. a sampler against a second sample stream of the other: every pair, in arm order
+        report["paired_all"] = [paired(a, b, runs) for i, a in enumerate(names) for b in names[i + 1:]]
+        summary["paired_all"] = [{k: p[k] for k in compact} for p in report["paired_all"]]
     long_names = [n for n in arms if long_runs.get(n)]
     if len(long_names) >= 2:  # the long runs' end points, paired the same way
         report["paired_long"] = paired(long_names[0], long_names[1], long_runs)
@@ -334,12 +339,11 @@ def long_lines(report: dict[str, Any]) -> list[str]:
 
 
 def paired_lines(report: dict[str, Any]) -> list[str]:
-    p = report.get("paired")
-    if not p:
-        return []
+    pairs = report.get("paired_all") or ([report["paired"]] if report.get("paired") else [])
     return [f"Paired by seed: mean gain {p['b']} - {p['a']} = {fmt(p['mean_b_minus_a'], '{:+.3f}')} over "
             f"{len(p['seeds'])} seeds ({p['b']} better on {p['b_better']}, {p['a']} on {p['a_better']}); exact "
-            f"sign-flip p = {fmt(p['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null).", ""]
+            f"sign-flip p = {fmt(p['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null)."
+            for p in pairs] + ([""] if pairs else [])
 
 
 def write_readme(path: Path, report: dict[str, Any]) -> None:

@@ -62,6 +62,28 @@ def test_summary_fields_from_run_folders(tmp_path: Path) -> None:
     assert (out / "curves.png").stat().st_size > 1000 and (tmp_path / "r.json").exists()
 
 
+def test_three_arms_are_paired_two_by_two(tmp_path: Path) -> None:
+    """With three arms (a sampler, the other, and a second sample stream of one) every pair is compared by seed."""
+    bench = load_bench("reliability")
+    work, out = tmp_path / "work", tmp_path / "out"
+    ends = {"preset@vllm": (0.50, 0.60), "preset@transformers": (0.45, 0.45), "stream2@vllm": (0.40, 0.55)}
+    for label, after in ends.items():
+        for seed, a in zip((1, 2), after, strict=True):
+            fake_seed(bench.run_folder(work, bench.parse_arm(label), seed, False), seed, [(0, 0.30), (10, a)])
+    rc = bench.main(["--report_only", "--seeds", "1,2", *[x for label in ends for x in ("--arm", label)],
+                     "--work", str(work), "--out", str(out)])
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())["summary"]
+    assert s["paired"]["b"] == "preset@transformers"  # the first two arms, as before
+    pairs = {(p["a"], p["b"]): p["mean_b_minus_a"] for p in s["paired_all"]}
+    assert pairs == pytest.approx({("preset@vllm", "preset@transformers"): -0.10,
+                                   ("preset@vllm", "stream2@vllm"): -0.075,
+                                   ("preset@transformers", "stream2@vllm"): 0.025})
+    readme = (out / "README.md").read_text()
+    assert "mean gain stream2@vllm - preset@transformers = +0.025 over 2 seeds" in readme
+    assert readme.count("Paired by seed:") == 3
+
+
 def test_long_only_runs_and_their_figures(tmp_path: Path) -> None:
     """--long_only adds 3x runs beside preset-length runs already in --work; an arm may have long runs only."""
     bench = load_bench("reliability")
