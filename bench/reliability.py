@@ -261,19 +261,22 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
     summary["arm"] = names[0] if names else None
     summary["arms"] = arms
     report: dict[str, Any] = {"summary": summary, "runs": runs, "long_runs": long_runs, "meta": meta}
-    compact = ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip")
-    if len(names) >= 2:
-        report["paired"] = paired(names[0], names[1], runs)
-        summary["paired"] = {k: report["paired"][k] for k in compact}
-    if len(names) >= 3:  # e.g. a sampler against a second sample stream of the other: every pair, in arm order
-        report["paired_all"] = [paired(a, b, runs) for i, a in enumerate(names) for b in names[i + 1:]]
-        summary["paired_all"] = [{k: p[k] for k in compact} for p in report["paired_all"]]
+    # every pair, in arm order (the first is the first two arms'); e.g. a sampler against a second stream of the other
+    pairs = [paired(a, b, runs) for i, a in enumerate(names) for b in names[i + 1:]]
+    if pairs:
+        report["paired"], summary["paired"] = pairs[0], _compact(pairs[0])
+    if len(pairs) > 1:
+        report["paired_all"], summary["paired_all"] = pairs, [_compact(p) for p in pairs]
     long_names = [n for n in arms if long_runs.get(n)]
     if len(long_names) >= 2:  # the long runs' end points, paired the same way
         report["paired_long"] = paired(long_names[0], long_names[1], long_runs)
-        summary["paired_long"] = {k: report["paired_long"][k] for k in ("a", "b", "mean_b_minus_a", "b_better",
-                                                                         "a_better", "p_sign_flip")}
+        summary["paired_long"] = _compact(report["paired_long"])
     return report
+
+
+def _compact(pair: dict[str, Any]) -> dict[str, Any]:
+    """A :func:`paired` result without its per-seed lists, for ``summary``."""
+    return {k: pair[k] for k in ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip")}
 
 
 # ---------------------------------------------------------------------------------------------------

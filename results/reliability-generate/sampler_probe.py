@@ -53,7 +53,9 @@ def figures(counts: torch.Tensor, p: torch.Tensor) -> dict:
     keep = exp > 0
     obs, exp = obs[keep], exp[keep]
     g = 2 * (obs[obs > 0] * torch.log(obs[obs > 0] / exp[obs > 0])).sum().item()
-    return {"z_mean_logp": z, "tv": tv, "g_p": torch.special.gammaincc(torch.tensor(max(len(obs) - 1, 1) / 2), torch.tensor(g / 2)).item()}
+    dof = max(len(obs) - 1, 1)
+    g_p = torch.special.gammaincc(torch.tensor(dof / 2), torch.tensor(g / 2)).item()  # chi-square survival
+    return {"z_mean_logp": z, "tv": tv, "g_p": g_p}
 
 
 def main() -> None:
