@@ -15,8 +15,9 @@ never trained on.
 
 An arm is ``NAME`` or ``NAME:FIELD=VALUE,FIELD=VALUE`` (config overrides), optionally ``@SAMPLER``; with
 ``--samplers A,B`` every arm runs under both samplers. The first two arms are compared paired by seed (gain
-difference per seed, mean, exact sign-flip p) as ``bench/algos.py`` does; with three or more, every pair
-(``paired_all``).
+difference per seed, mean, exact sign-flip p and the 95% interval of the mean, the test inverted) as
+``bench/algos.py`` does; with three or more, every pair (``paired_all``). ``--margin M`` also says whether that
+interval lies inside +-M: that the arms are equivalent to within M, which "no difference found" does not say.
 
 Writes ``OUT/summary.json`` (``summary``: per arm ``seeds``, ``mean_gain``, ``min_gain``, ``frac_gain_ge_0_10``,
 ``frac_below_start``, ``mean_wall_seconds``, ``mean_final_minus_best`` (from the ``--long_factor`` runs; null
@@ -43,7 +44,16 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from algos import fmt, peak_gb, read_run, rich_table, rss_meta, sign_flip_p, without_note  # noqa: E402
+from algos import (  # noqa: E402
+    fmt,
+    peak_gb,
+    read_run,
+    rich_table,
+    rss_meta,
+    sign_flip_interval,
+    sign_flip_p,
+    without_note,
+)
 
 GAIN = 0.10
 TUNED_SEED = 42
@@ -241,14 +251,20 @@ def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]], ste
     }
 
 
-def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]], margin: float | None = None) -> dict[str, Any]:
+    """Gain B - A per seed both arms ran, its mean, the exact sign-flip p and the 95% interval of the mean (the
+    test inverted). ``margin``: also whether that interval lies inside +-margin (equivalence shown, not just no
+    difference found)."""
     ga = {r["seed"]: r["gain"] for r in runs[a] if r["gain"] is not None}
     gb = {r["seed"]: r["gain"] for r in runs[b] if r["gain"] is not None}
     seeds = sorted(set(ga) & set(gb))
     diffs = [round(gb[s] - ga[s], 4) for s in seeds]
+    ci = list(sign_flip_interval(diffs) or []) or None
     return {"a": a, "b": b, "seeds": seeds, "gain_a": [ga[s] for s in seeds], "gain_b": [gb[s] for s in seeds],
             "b_minus_a": diffs, "mean_b_minus_a": _mean(diffs), "b_better": sum(d > 0 for d in diffs),
-            "a_better": sum(d < 0 for d in diffs), "p_sign_flip": sign_flip_p(diffs)}
+            "a_better": sum(d < 0 for d in diffs), "p_sign_flip": sign_flip_p(diffs),
+            "ci95_b_minus_a": ci, "margin": margin,
+            "ci95_within_margin": None if margin is None or ci is None else -margin <= ci[0] and ci[1] <= margin}
 
 
 def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, list[dict[str, Any]]],
@@ -262,7 +278,8 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
     summary["arms"] = arms
     report: dict[str, Any] = {"summary": summary, "runs": runs, "long_runs": long_runs, "meta": meta}
     # every pair, in arm order (the first is the first two arms'); e.g. a sampler against a second stream of the other
-    pairs = [paired(a, b, runs) for i, a in enumerate(names) for b in names[i + 1:]]
+    margin = meta.get("margin")
+    pairs = [paired(a, b, runs, margin) for i, a in enumerate(names) for b in names[i + 1:]]
     if pairs:
         report["paired"], summary["paired"] = pairs[0], _compact(pairs[0])
     if len(pairs) > 1:
@@ -276,7 +293,9 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
 
 def _compact(pair: dict[str, Any]) -> dict[str, Any]:
     """A :func:`paired` result without its per-seed lists, for ``summary``."""
-    return {k: pair[k] for k in ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip")}
+    keys = ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip", "ci95_b_minus_a", "margin",
+            "ci95_within_margin")
+    return {k: pair.get(k) for k in keys}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -341,12 +360,24 @@ def long_lines(report: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def interval_text(pair: dict[str, Any]) -> str:
+    """The README's clause for a pair's 95% interval and, with a margin, whether it lies inside +-margin."""
+    ci = pair.get("ci95_b_minus_a")
+    if not ci:
+        return "; too few seeds for a 95% interval"
+    text = f"; 95% interval of the mean {fmt(ci[0], '{:+.3f}')} to {fmt(ci[1], '{:+.3f}')} (the test inverted)"
+    if pair.get("margin") is not None:
+        verdict = "inside" if pair["ci95_within_margin"] else "not inside"
+        text += f", {verdict} +-{pair['margin']:g}"
+    return text
+
+
 def paired_lines(report: dict[str, Any]) -> list[str]:
     pairs = report.get("paired_all") or ([report["paired"]] if report.get("paired") else [])
     return [f"Paired by seed: mean gain {p['b']} - {p['a']} = {fmt(p['mean_b_minus_a'], '{:+.3f}')} over "
             f"{len(p['seeds'])} seeds ({p['b']} better on {p['b_better']}, {p['a']} on {p['a_better']}); exact "
-            f"sign-flip p = {fmt(p['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null)."
-            for p in pairs] + ([""] if pairs else [])
+            f"sign-flip p = {fmt(p['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null)"
+            f"{interval_text(p)}." for p in pairs] + ([""] if pairs else [])
 
 
 def write_readme(path: Path, report: dict[str, Any]) -> None:
@@ -441,6 +472,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--work", default="outputs/reliability")
     p.add_argument("--json", default=None)
     p.add_argument("--note", default="")
+    p.add_argument("--margin", type=float, default=None,
+                   help="equivalence margin for the paired gains: is the 95%% interval inside +-MARGIN?")
     p.add_argument("--report_only", action="store_true", help="re-read the run folders, train nothing")
     args = p.parse_args(argv)
     try:
@@ -526,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"recipe": args.recipe, "model": "tiny random Llama" if args.tiny else (args.model or "preset default"),
             "seeds": args.seeds, "steps": steps, "heldout_every": args.heldout_every, "long_factor": args.long_factor,
             "lanes": args.lanes, "set": args.set, "short_from_long": args.short_from_long, "arms": args.arms,
-            "missing": missing, "note": args.note,
+            "missing": missing, "note": args.note, "margin": args.margin,
             "command": "python bench/reliability.py " + " ".join(without_note(argv)),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     report = build_report(runs, long_runs, meta)

@@ -163,3 +163,31 @@ def test_tiny_runs_end_to_end(tmp_path: Path) -> None:
     assert all(len(r["heldout_curve"]) == 3 for rs in runs.values() for r in rs)  # before, step 1, after
     assert s["arms"]["cand@transformers"]["mean_skipped_frac"] is not None
     assert s["arms"]["preset@transformers"]["mean_skipped_frac"] is None
+
+
+@pytest.mark.parametrize(("shift", "inside"), [(0.01, True), (0.08, False)])
+def test_paired_interval_and_margin(tmp_path: Path, shift: float, inside: bool) -> None:
+    """Parity is shown by an interval inside the margin, not by a p-value above 0.05: six seeds whose gains
+    differ by shift +- 0.02 give a 95% interval around shift, inside +-0.05 only when shift is small."""
+    bench = load_bench("reliability")
+    work, out = tmp_path / "work", tmp_path / "out"
+    seeds = [1, 2, 3, 4, 5, 6]
+    for k, seed in enumerate(seeds):
+        after = 0.50 + 0.05 * k
+        fake_seed(bench.run_folder(work, bench.parse_arm("a"), seed, False), seed, [(0, 0.30), (10, after)])
+        other = after + shift + (0.02 if k % 2 else -0.02)
+        fake_seed(bench.run_folder(work, bench.parse_arm("b"), seed, False), seed, [(0, 0.30), (10, other)])
+    rc = bench.main(["--report_only", "--seeds", ",".join(map(str, seeds)), "--arm", "a", "--arm", "b",
+                     "--margin", "0.05", "--work", str(work), "--out", str(out)])
+    assert rc == 0
+    p = json.loads((out / "summary.json").read_text())["summary"]["paired"]
+    lo, hi = p["ci95_b_minus_a"]
+    assert lo <= p["mean_b_minus_a"] <= hi and lo > -0.05 and hi < shift + 0.03
+    assert p["margin"] == 0.05 and p["ci95_within_margin"] is inside
+    readme = (out / "README.md").read_text()
+    assert ("inside +-0.05" if inside else "not inside +-0.05") in readme
+    # two seeds cannot reject anything at 5%: no interval, said so
+    rc = bench.main(["--report_only", "--seeds", "1,2", "--arm", "a", "--arm", "b", "--work", str(work),
+                     "--out", str(out)])
+    assert rc == 0 and "too few seeds for a 95% interval" in (out / "README.md").read_text()
+    assert json.loads((out / "summary.json").read_text())["summary"]["paired"]["ci95_b_minus_a"] is None
