@@ -482,6 +482,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         p.error(f"--seeds must be a comma list of integers, got {args.seeds!r}")
     if not args.seeds:
         p.error("--seeds must name at least one seed")
+    if args.margin is not None and not args.margin > 0:
+        p.error(f"--margin is the half-width of the equivalence band (e.g. 0.05), so it must be > 0; got {args.margin}")
     if TUNED_SEED in args.seeds:
         p.error(f"seed {TUNED_SEED} is the presets' tuning seed: reliability is measured on fresh seeds only")
     from r1lite.train.config import SAMPLERS
