@@ -259,7 +259,8 @@ def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]], margin: float 
     gb = {r["seed"]: r["gain"] for r in runs[b] if r["gain"] is not None}
     seeds = sorted(set(ga) & set(gb))
     diffs = [round(gb[s] - ga[s], 4) for s in seeds]
-    ci = list(sign_flip_interval(diffs) or []) or None
+    interval = sign_flip_interval(diffs)
+    ci = list(interval) if interval else None  # a list, as JSON writes it
     return {"a": a, "b": b, "seeds": seeds, "gain_a": [ga[s] for s in seeds], "gain_b": [gb[s] for s in seeds],
             "b_minus_a": diffs, "mean_b_minus_a": _mean(diffs), "b_better": sum(d > 0 for d in diffs),
             "a_better": sum(d < 0 for d in diffs), "p_sign_flip": sign_flip_p(diffs),
@@ -295,7 +296,7 @@ def _compact(pair: dict[str, Any]) -> dict[str, Any]:
     """A :func:`paired` result without its per-seed lists, for ``summary``."""
     keys = ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip", "ci95_b_minus_a", "margin",
             "ci95_within_margin")
-    return {k: pair.get(k) for k in keys}
+    return {k: pair[k] for k in keys}
 
 
 # ---------------------------------------------------------------------------------------------------
