@@ -287,7 +287,7 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
         report["paired_all"], summary["paired_all"] = pairs, [_compact(p) for p in pairs]
     long_names = [n for n in arms if long_runs.get(n)]
     if len(long_names) >= 2:  # the long runs' end points, paired the same way
-        report["paired_long"] = paired(long_names[0], long_names[1], long_runs)
+        report["paired_long"] = paired(long_names[0], long_names[1], long_runs, margin)
         summary["paired_long"] = _compact(report["paired_long"])
     return report
 

@@ -30,8 +30,13 @@ def test_seed_42_is_refused() -> None:
     bench = load_bench("reliability")
     with pytest.raises(SystemExit):
         bench.parse(["--seeds", "41,42"])
+
+
+def test_margin_must_be_positive() -> None:
+    bench = load_bench("reliability")
     with pytest.raises(SystemExit):  # a band of width <= 0 would call every interval "not inside"
         bench.parse(["--seeds", "41", "--margin", "-0.05"])
+    assert bench.parse(["--seeds", "41", "--margin", "0.05"]).margin == 0.05
 
 
 def test_summary_fields_from_run_folders(tmp_path: Path) -> None:
