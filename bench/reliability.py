@@ -163,8 +163,12 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
     curve = [[int(s), a] for s, a, *_ in run["heldout_curve"]]
     wall = summary.get("wall_seconds")
     last = upto or run["steps"]
+    chosen, selected = selected_point(folder, summary, curve, last, upto is not None)
+    # a mid-run held-out pass is the curve's, not the command's: left out of the wall time, except at the step the
+    # validation passes chose (without it, the command scores best/ after training: a pass it pays for)
     mid = sum(float(p.get("seconds", 0.0)) for p in passes
-              if str(p.get("phase", "")).startswith("step") and int(p.get("step") or 0) < last)
+              if str(p.get("phase", "")).startswith("step") and int(p.get("step") or 0) < last
+              and int(p.get("step") or 0) != chosen)
     before, after, best_step = run["heldout_before"], run["heldout_after"], summary.get("best", {}).get("step")
     if upto is not None:
         after = at_step(curve, upto)
@@ -187,6 +191,8 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
         "gain": after - before if after is not None and before is not None else None,
         "best": best, "best_step": best_step,
         "final_minus_best": after - best if after is not None and best is not None else None,
+        "selected_step": chosen, "selected": selected,
+        "gain_selected": selected - before if selected is not None and before is not None else None,
         "wall_seconds": round(wall - mid, 1) if isinstance(wall, (int, float)) else None,
         "mid_heldout_seconds": round(mid, 1), "peak_rss_gb": peak_gb(meta), "lanes": meta.get("lanes"),
         "entropy_first": entropy[0][1] if entropy else None, "entropy_last": entropy[-1][1] if entropy else None,
@@ -195,6 +201,24 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
         "no_signal_steps": sum(1 for z in zero if z >= 1.0 - 1e-9),
         "heldout_curve": curve, "entropy_curve": entropy, "from_long_run": upto is not None,
     }
+
+
+def selected_point(folder: Path, summary: dict[str, Any], curve: list[list[Any]], last: int,
+                   partial: bool) -> tuple[int | None, float | None]:
+    """The step the run's validation passes chose by its first ``last`` steps (the first best, as ``best/``
+    keeps it) and that step's held-out accuracy: from the held-out curve, else ``summary["selected"]`` (scored
+    after training). ``(None, None)`` for a run without validation passes."""
+    from r1lite.train.callbacks import load_validation_metrics
+
+    points = [(int(r["step"]), r["accuracy"]) for r in load_validation_metrics(folder)
+              if int(r.get("step") or 0) <= last and isinstance(r.get("accuracy"), (int, float))]
+    if not points:
+        return None, None
+    step = max(points, key=lambda p: (p[1], -p[0]))[0]
+    held = at_step(curve, step)
+    if held is None and not partial and (summary.get("selected") or {}).get("step") == step:
+        held = summary["selected"].get("accuracy")
+    return step, held
 
 
 def _mean(xs: list[Any]) -> float | None:
@@ -231,6 +255,18 @@ def long_summary(long_runs: list[dict[str, Any]], steps: int) -> dict[str, Any]:
     }
 
 
+def selected_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same figures for the checkpoint the validation passes chose (``best/``: what the command delivers);
+    empty for runs without validation passes."""
+    gains = [r.get("gain_selected") for r in runs if r.get("gain_selected") is not None]
+    if not gains:
+        return {}
+    return {"mean_gain_selected": _mean(gains), "min_gain_selected": min(gains),
+            "frac_gain_ge_0_10_selected": _share(gains, lambda g: g >= GAIN - 1e-9),
+            "frac_below_start_selected": _share(gains, lambda g: g < -1e-9),
+            "selected_steps": [r.get("selected_step") for r in runs]}
+
+
 def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]], steps: int = 0) -> dict[str, Any]:
     gains = [r["gain"] for r in runs if r["gain"] is not None]
     return {
@@ -247,21 +283,23 @@ def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]], ste
         "mean_entropy_last": _mean([r["entropy_last"] for r in runs]),
         "mean_skipped_frac": _mean([r["skipped_frac"] for r in runs]),
         "mean_zero_variance_frac": _mean([r["zero_variance_frac"] for r in runs]),
+        **selected_summary(runs),
         **long_summary(long_runs, steps),
     }
 
 
-def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]], margin: float | None = None) -> dict[str, Any]:
+def paired(a: str, b: str, runs: dict[str, list[dict[str, Any]]], margin: float | None = None,
+           key: str = "gain") -> dict[str, Any]:
     """Gain B - A per seed both arms ran, its mean, the exact sign-flip p and the 95% interval of the mean (the
     test inverted). ``margin``: also whether that interval lies inside +-margin (equivalence shown, not just no
-    difference found)."""
-    ga = {r["seed"]: r["gain"] for r in runs[a] if r["gain"] is not None}
-    gb = {r["seed"]: r["gain"] for r in runs[b] if r["gain"] is not None}
+    difference found). ``key="gain_selected"``: the gains of the checkpoints the validation passes chose."""
+    ga = {r["seed"]: r[key] for r in runs[a] if r.get(key) is not None}
+    gb = {r["seed"]: r[key] for r in runs[b] if r.get(key) is not None}
     seeds = sorted(set(ga) & set(gb))
     diffs = [round(gb[s] - ga[s], 4) for s in seeds]
     interval = sign_flip_interval(diffs)
     ci = list(interval) if interval else None  # a list, as JSON writes it
-    return {"a": a, "b": b, "seeds": seeds, "gain_a": [ga[s] for s in seeds], "gain_b": [gb[s] for s in seeds],
+    return {"a": a, "b": b, "of": key, "seeds": seeds, "gain_a": [ga[s] for s in seeds], "gain_b": [gb[s] for s in seeds],
             "b_minus_a": diffs, "mean_b_minus_a": _mean(diffs), "b_better": sum(d > 0 for d in diffs),
             "a_better": sum(d < 0 for d in diffs), "p_sign_flip": sign_flip_p(diffs),
             "ci95_b_minus_a": ci, "margin": margin,
@@ -285,6 +323,10 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
         report["paired"], summary["paired"] = pairs[0], _compact(pairs[0])
     if len(pairs) > 1:
         report["paired_all"], summary["paired_all"] = pairs, [_compact(p) for p in pairs]
+    chosen = [n for n in names if arms[n].get("mean_gain_selected") is not None]
+    if len(chosen) >= 2:  # what the two commands deliver (best/ by validation), paired the same way
+        report["paired_selected"] = paired(chosen[0], chosen[1], runs, margin, key="gain_selected")
+        summary["paired_selected"] = _compact(report["paired_selected"])
     long_names = [n for n in arms if long_runs.get(n)]
     if len(long_names) >= 2:  # the long runs' end points, paired the same way
         report["paired_long"] = paired(long_names[0], long_names[1], long_runs, margin)
@@ -294,7 +336,7 @@ def build_report(runs: dict[str, list[dict[str, Any]]], long_runs: dict[str, lis
 
 def _compact(pair: dict[str, Any]) -> dict[str, Any]:
     """A :func:`paired` result without its per-seed lists, for ``summary``."""
-    keys = ("a", "b", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip", "ci95_b_minus_a", "margin",
+    keys = ("a", "b", "of", "mean_b_minus_a", "b_better", "a_better", "p_sign_flip", "ci95_b_minus_a", "margin",
             "ci95_within_margin")
     return {k: pair[k] for k in keys}
 
@@ -328,8 +370,10 @@ def seed_lines(report: dict[str, Any]) -> list[str]:
         cells = []
         for n in names:
             r = by[n].get(s)
+            chosen = "" if r is None or r.get("selected") is None else \
+                f"; selected {fmt(r['selected'])}@{r['selected_step']}"
             cells.append("-" if r is None else f"{fmt(r['before'])} -> {fmt(r['after'])} ({fmt(r['gain'], '{:+.2f}')}; "
-                         f"best {fmt(r['best'])}@{fmt(r['best_step'], '{}')})")
+                         f"best {fmt(r['best'])}@{fmt(r['best_step'], '{}')}{chosen})")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     return lines
 
@@ -373,9 +417,29 @@ def interval_text(pair: dict[str, Any]) -> str:
     return text
 
 
+def selected_lines(report: dict[str, Any]) -> list[str]:
+    """What the command delivers: ``best/`` as the validation passes chose it, scored on the held-out problems."""
+    arms = {n: a for n, a in report["summary"]["arms"].items() if a.get("mean_gain_selected") is not None}
+    if not arms:
+        return []
+    lines = ["The checkpoint each run delivers in `best/`, chosen on its validation problems (never the held-out "
+             "ones), scored on the held-out problems: gain over the start.", "",
+             "| arm | seeds | mean gain | min gain | gain >= 0.10 | below start | chosen at step |",
+             "|---|---|---|---|---|---|---|"]
+    for n, a in arms.items():
+        steps = [x for x in a["selected_steps"] if x is not None]
+        counts = ", ".join(f"{k}: {steps.count(k)}" for k in sorted(set(steps)))
+        lines.append(f"| {n} | {a['n']} | {fmt(a['mean_gain_selected'], '{:+.3f}')} | "
+                     f"{fmt(a['min_gain_selected'], '{:+.2f}')} | {fmt(a['frac_gain_ge_0_10_selected'])} | "
+                     f"{fmt(a['frac_below_start_selected'])} | {counts} |")
+    return lines + [""]
+
+
 def paired_lines(report: dict[str, Any]) -> list[str]:
     pairs = report.get("paired_all") or ([report["paired"]] if report.get("paired") else [])
-    return [f"Paired by seed: mean gain {p['b']} - {p['a']} = {fmt(p['mean_b_minus_a'], '{:+.3f}')} over "
+    if report.get("paired_selected"):
+        pairs = [*pairs, report["paired_selected"]]
+    return [f"Paired by seed: mean {'selected ' if p.get('of') == 'gain_selected' else ''}gain {p['b']} - {p['a']} = {fmt(p['mean_b_minus_a'], '{:+.3f}')} over "
             f"{len(p['seeds'])} seeds ({p['b']} better on {p['b_better']}, {p['a']} on {p['a_better']}); exact "
             f"sign-flip p = {fmt(p['p_sign_flip'], '{:.3f}')} (two-sided, no difference as the null)"
             f"{interval_text(p)}." for p in pairs] + ([""] if pairs else [])
@@ -400,7 +464,7 @@ def write_readme(path: Path, report: dict[str, Any]) -> None:
                   f"{meta.get('long_factor')}x runs' first {meta['steps']} steps (`--short_from_long`: the learning "
                   f"rate is constant through them, so they are the {meta['steps']}-step run's); wall s is the long "
                   f"run's time to its step-{meta['steps']} held-out pass, peak RSS the long run's.", ""]
-    lines += seed_lines(report) + [""] + paired_lines(report) + long_lines(report) + ["![curves](curves.png)", ""]
+    lines += selected_lines(report) + seed_lines(report) + [""] + paired_lines(report) + long_lines(report) + ["![curves](curves.png)", ""]
     path.write_text("\n".join(lines))
 
 

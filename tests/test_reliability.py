@@ -4,6 +4,7 @@ early stop, difficulty-aware prompt sampling, Clip-Cov, the entropy trend, the C
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -94,12 +95,13 @@ def read_jsonl(path: Path) -> list[dict]:
 def test_training_stream_is_the_same_with_and_without_heldout_passes(tiny_model_dir: str, parity_rule: str,
                                                                       tmp_path: Path) -> None:
     completions = {}
-    for every in (0, 1):
-        out = tmp_path / f"every{every}"
-        assert tiny_run(tiny_model_dir, out, parity_rule, "--max-steps", "3", "--heldout_every", str(every)) == 0
-        completions[every] = [(s["step"], s["completion"]) for s in read_jsonl(out / "samples.jsonl")]
-    assert {step for step, _ in completions[1]} == {1, 2, 3}
-    assert completions[0] == completions[1]
+    for name, extra in (("plain", ()), ("heldout", ("--heldout_every", "1")),
+                        ("validation", ("--validation_n", "4", "--validation_every", "1"))):
+        out = tmp_path / name
+        assert tiny_run(tiny_model_dir, out, parity_rule, "--max-steps", "3", *extra) == 0
+        completions[name] = [(s["step"], s["completion"]) for s in read_jsonl(out / "samples.jsonl")]
+    assert {step for step, _ in completions["heldout"]} == {1, 2, 3}
+    assert completions["plain"] == completions["heldout"] == completions["validation"]
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -131,6 +133,133 @@ def test_best_and_final_checkpoints_and_early_stop(tiny_model_dir: str, parity_r
     assert (out / "final" / "model.safetensors").is_file()
     steps = [r["step"] for r in read_jsonl(out / "metrics.jsonl")]
     assert steps == [1]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# validation problems pick best/; the held-out figure of the chosen checkpoint is not chosen on itself
+# ------------------------------------------------------------------------------------------------------------
+def test_validation_problems_are_disjoint_and_leave_the_heldout_set_alone(tiny_model_dir: str) -> None:
+    from r1lite.train.command import build_run
+
+    def run(validation_n: int):
+        cfg = R1Config(output_dir="/tmp/x", task="arithmetic", model=tiny_model_dir, heldout_n=30,
+                       validation_n=validation_n, sampler="transformers", report_to="none", seed=7)
+        return build_run(cfg)
+
+    plain, validated = run(0), run(20)
+    assert plain.validation_rows == [] and len(validated.validation_rows) == 20
+    assert [r["question"] for r in plain.heldout_rows] == [r["question"] for r in validated.heldout_rows]
+    heldout = {r["question"] for r in validated.heldout_rows}
+    valid = [r["question"] for r in validated.validation_rows]
+    assert len(set(valid)) == 20 and not heldout & set(valid)
+    assert not set(validated.train_dataset["question"]) & (heldout | set(valid))
+
+
+def test_validation_larger_than_the_split_is_refused_with_the_fix(tiny_model_dir: str) -> None:
+    from r1lite.train.command import build_run
+
+    rows = [{"question": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(30)]
+    data = Path(tempfile.mkdtemp()) / "tiny.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = R1Config(output_dir="/tmp/x", task="gsm8k", task_source=str(data), model=tiny_model_dir, heldout_n=20,
+                   validation_n=20, sampler="transformers", report_to="none", train_limit=5)
+    with pytest.raises(ConfigError, match="validation_n 20 need 40: lower them"):
+        build_run(cfg)
+
+
+def test_validation_needs_a_best_metric_and_early_stopping_its_points() -> None:
+    with pytest.raises(ConfigError, match="--best_metric accuracy or --validation_n 0"):
+        R1Config(output_dir="/tmp/x", validation_n=10, best_metric=None, sampler="transformers", report_to="none")
+    with pytest.raises(ConfigError, match="--validation_every N"):
+        R1Config(output_dir="/tmp/x", validation_n=10, heldout_every=5, early_stopping_patience=2,
+                 sampler="transformers", report_to="none")
+    R1Config(output_dir="/tmp/x", validation_n=10, validation_every=5, early_stopping_patience=2,
+             sampler="transformers", report_to="none")
+
+
+class _State:
+    is_world_process_zero, max_steps = True, 3
+
+    def __init__(self) -> None:
+        self.global_step = 0
+
+
+class _Control:
+    should_training_stop = False
+
+
+def _scripted(values: dict[int, float], state: _State, calls: list):
+    def score(model):
+        calls.append(state.global_step)
+        acc = values[state.global_step]
+        return {"accuracy": acc, "format_rate": 1.0, "n": 10}, [{"accuracy": acc}]
+    return score
+
+
+@pytest.mark.parametrize("heldout_every", [0, 1])
+def test_validation_passes_pick_best_and_the_choice_is_scored_on_the_heldout_problems(tmp_path: Path,
+                                                                                      heldout_every: int) -> None:
+    """Validation peaks at step 1 and held-out at step 2: best/ is step 1's weights, and ``selected`` holds the
+    held-out figures of step 1 (from the step-1 held-out pass, or, without one, a pass over best/ after training)."""
+    from r1lite.train.callbacks import BestCheckpoint, HeldoutEval
+
+    state, control, saved, heldout_calls, loaded = _State(), _Control(), [], [], []
+    heldout = {0: 0.1, 1: 0.5, 2: 0.9, 3: 0.3}
+    validation = {0: 0.2, 1: 0.7, 2: 0.4, 3: 0.3}
+    best = BestCheckpoint(tmp_path, "accuracy", lambda path: saved.append(state.global_step))
+    hook = HeldoutEval(tmp_path, _scripted(heldout, state, heldout_calls), heldout_every, best=best,
+                       validate=_scripted(validation, state, []), validate_every=1)
+    hook.on_train_begin(None, state, control)
+    for step in (1, 2, 3):
+        state.global_step = step
+        hook.on_step_end(None, state, control)
+    hook.on_train_end(None, state, control)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["best"]["step"] == 1 and saved == [0, 1]
+    assert summary["validation_before"]["accuracy"] == 0.2 and summary["validation_after"]["accuracy"] == 0.3
+    assert summary["before"]["accuracy"] == 0.1 and summary["after"]["accuracy"] == 0.3
+    if heldout_every:
+        assert "selected_pending" not in summary
+    else:
+        assert summary["selected_pending"] == 1 and heldout_calls == [0, 3]
+        state.global_step = 1  # what load_best does to the real model: its weights are step 1's again
+        hook.score_selected(None, lambda path: loaded.append(path))
+        assert loaded == [tmp_path / "best"]
+        summary = json.loads((tmp_path / "summary.json").read_text())
+        assert "selected_pending" not in summary and (tmp_path / "heldout_selected.jsonl").is_file()
+    chosen = summary["selected"]
+    assert (chosen["step"], chosen["accuracy"], chosen["by"]) == (1, 0.5, "validation")
+    assert chosen["delta"]["accuracy"] == pytest.approx(0.4)
+
+
+def test_load_weights_puts_a_saved_checkpoint_back(tiny_model_dir: str, tmp_path: Path) -> None:
+    from r1lite.train.command import load_weights, save_best
+
+    trainer = make_trainer(tiny_model_dir, tmp_path)
+    save_best(trainer, tmp_path / "best")
+    saved = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    with torch.no_grad():
+        for p in trainer.model.parameters():
+            p.add_(1.0)
+    trainer._last_loaded_step = 0
+    load_weights(trainer, tmp_path / "best")
+    assert all(torch.equal(v, saved[k]) for k, v in trainer.model.state_dict().items())
+    assert trainer._last_loaded_step is None
+    with pytest.raises(FileNotFoundError, match="no .safetensors"):
+        load_weights(trainer, tmp_path)
+
+
+def test_a_run_with_validation_problems(tiny_model_dir: str, parity_rule: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert tiny_run(tiny_model_dir, out, parity_rule, "--max-steps", "2", "--validation_n", "4",
+                    "--validation_every", "1") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    phases = [(r["phase"], r["step"], r["n"]) for r in read_jsonl(out / "validation_metrics.jsonl")]
+    assert phases == [("before", 0, 4), ("step1", 1, 4), ("after", 2, 4)]
+    assert [r["phase"] for r in read_jsonl(out / "heldout_metrics.jsonl")] == ["before", "after"]
+    assert summary["selected"]["step"] == summary["best"]["step"] and summary["selected"]["by"] == "validation"
+    assert summary["time_split"]["validation_eval"] >= 0
+    assert (out / "best" / "model.safetensors").is_file() and (out / "validation_step1.jsonl").is_file()
 
 
 def test_early_stopping_needs_heldout_points() -> None:

@@ -10,8 +10,11 @@ from bench_loader import load_bench
 
 
 def fake_seed(folder: Path, seed: int, curve: list[tuple[int, float]], wall: float = 100.0,
-              meta: dict | None = None) -> None:
+              meta: dict | None = None, validation: list[tuple[int, float]] | None = None) -> None:
     folder.mkdir(parents=True)
+    if validation:
+        (folder / "validation_metrics.jsonl").write_text("".join(
+            json.dumps({"step": s, "phase": "x", "accuracy": a, "seconds": 1.0}) + "\n" for s, a in validation))
     steps = [{"step": s, "time": 10.0 * s, "loss": 0.1, "reward": 0.5, "entropy": 1.0 - 0.1 * s,
               "dynamic_sampling/zero_variance_frac": 1.0 if s == 2 else 0.5, "difficulty/skipped_frac": 0.25}
              for s in range(1, curve[-1][0] + 1)]
@@ -24,6 +27,34 @@ def fake_seed(folder: Path, seed: int, curve: list[tuple[int, float]], wall: flo
         "before": {"accuracy": curve[0][1], "n": 100}, "after": {"accuracy": curve[-1][1], "n": 100},
         "best": {"step": best[0], "value": best[1]}, "wall_seconds": wall}))
     (folder / "run_meta.json").write_text(json.dumps(meta or {"peak_rss_gb": 5.5, "rss_unit": "GB", "lanes": 1}))
+
+
+def test_the_checkpoint_validation_chose_is_scored_on_the_heldout_curve(tmp_path: Path) -> None:
+    """Validation picks step 5 on seed 1 (held-out 0.45 there, 0.40 at the end) and the start on seed 2 (its gain
+    is 0, where the final weights lost 0.10); the step-5 pass of seed 1 is the command's, so its time stays in."""
+    bench = load_bench("reliability")
+    work, arms = tmp_path / "work", {n: bench.parse_arm(n) for n in ("vllm_arm", "gen_arm")}
+    for name, shift in (("vllm_arm", 0.0), ("gen_arm", 0.05)):
+        fake_seed(bench.run_folder(work, arms[name], 1, False), 1, [(0, 0.30), (5, 0.45 + shift), (10, 0.40)],
+                  validation=[(0, 0.2), (5, 0.6), (10, 0.6)])
+        fake_seed(bench.run_folder(work, arms[name], 2, False), 2, [(0, 0.30), (5, 0.25), (10, 0.20 + shift)],
+                  validation=[(0, 0.5), (5, 0.4), (10, 0.5)])
+    out = tmp_path / "out"
+    assert bench.main(["--report_only", "--seeds", "1,2", "--arm", "vllm_arm", "--arm", "gen_arm", "--work",
+                       str(work), "--out", str(out)]) == 0
+    report = json.loads((out / "summary.json").read_text())
+    s = report["summary"]
+    assert s["mean_gain"] == pytest.approx(0.0) and s["frac_below_start"] == 0.5
+    assert s["selected_steps"] == [5, 0] and s["mean_gain_selected"] == pytest.approx(0.075)
+    assert s["min_gain_selected"] == pytest.approx(0.0) and s["frac_below_start_selected"] == 0.0
+    assert s["frac_gain_ge_0_10_selected"] == 0.5
+    seed1 = report["runs"]["vllm_arm"][0]
+    assert seed1["wall_seconds"] == pytest.approx(100.0)  # the chosen step's pass is not left out
+    pair = s["paired_selected"]
+    assert pair["of"] == "gain_selected" and pair["mean_b_minus_a"] == pytest.approx(0.025)
+    readme = (out / "README.md").read_text()
+    assert "| vllm_arm | 2 | +0.075 | +0.00 | 0.50 | 0.00 | 0: 1, 5: 1 |" in readme
+    assert "selected 0.45@5" in readme and "Paired by seed: mean selected gain gen_arm - vllm_arm = +0.025" in readme
 
 
 def test_seed_42_is_refused() -> None:

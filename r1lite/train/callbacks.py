@@ -17,6 +17,7 @@ from transformers import TrainerCallback
 
 METRICS_FILE = "metrics.jsonl"
 HELDOUT_FILE = "heldout_metrics.jsonl"  # heldout_<phase>.jsonl hold the completions
+VALIDATION_FILE = "validation_metrics.jsonl"  # validation_<phase>.jsonl: the passes that pick best/
 SUMMARY_FILE = "summary.json"
 CURVES_FILE = "curves.png"
 
@@ -54,6 +55,11 @@ def load_run_metrics(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[di
     return steps, heldout or old_heldout
 
 
+def load_validation_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """One row per validation pass (``validation_metrics.jsonl``; empty for runs without ``validation_n``)."""
+    return _read_jsonl(Path(run_dir) / VALIDATION_FILE)
+
+
 class MetricsJsonl(TrainerCallback):
     """The run's metric files: ``metrics.jsonl`` (one line per logged training step) and
     ``heldout_metrics.jsonl`` (one line per held-out pass, with its ``phase``: before / stepN / after). A resumed run drops lines past
@@ -62,12 +68,13 @@ class MetricsJsonl(TrainerCallback):
     def __init__(self, output_dir: str | Path) -> None:
         self.path = Path(output_dir) / METRICS_FILE
         self.heldout_path = Path(output_dir) / HELDOUT_FILE
+        self.validation_path = Path(output_dir) / VALIDATION_FILE
 
     def on_train_begin(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for path in (self.path, self.heldout_path):
+        for path in (self.path, self.heldout_path, self.validation_path):
             if path.exists():
                 keep = [r for r in _read_jsonl(path) if r.get("step", 0) <= state.global_step
                         and r.get("phase") != "after"]
@@ -78,8 +85,8 @@ class MetricsJsonl(TrainerCallback):
             return
         self._append(self.path, {"step": state.global_step, "time": time.time(), **logs})
 
-    def append_heldout(self, record: dict[str, Any]) -> None:
-        self._append(self.heldout_path, record)
+    def append_heldout(self, record: dict[str, Any], kind: str = "heldout") -> None:
+        self._append(self.validation_path if kind == "validation" else self.heldout_path, record)
 
     @staticmethod
     def _append(path: Path, record: dict[str, Any]) -> None:
@@ -332,22 +339,31 @@ class BestCheckpoint:
 
 
 class HeldoutEval(TrainerCallback):
-    """Held-out ``format_rate`` / ``accuracy`` before training, every ``every`` steps, and after training.
+    """Held-out ``format_rate`` / ``accuracy`` before training, every ``every`` steps, and after training; with
+    ``validate``, validation passes (before, every ``validate_every`` steps, after) pick ``best/`` instead.
 
-    ``evaluate(model) -> (metrics, samples)`` is supplied by the caller (it owns data and rules).
-    ``summary.json`` holds ``{"before": ..., "after": ...}``; a resumed run keeps its original ``before``.
+    ``evaluate(model) -> (metrics, samples)`` / ``validate`` are supplied by the caller (it owns data and rules;
+    either may be None). ``summary.json`` holds ``{"before": ..., "after": ...}`` (the held-out passes); a resumed
+    run keeps its original ``before``. With validation it also gets ``selected``: the held-out figures of the
+    checkpoint the validation passes chose, when a held-out pass scored those weights (its start, its end, or a
+    mid-run point); otherwise ``selected_pending`` names the step, and :meth:`score_selected` scores ``best/``
+    after training (HF Trainer's ``load_best_model_at_end``, but the figure is not chosen on its own problems).
     """
 
-    def __init__(self, output_dir: str | Path, evaluate: Callable[[Any], tuple[dict, list]], every: int = 0,
+    def __init__(self, output_dir: str | Path, evaluate: Callable[[Any], tuple[dict, list]] | None, every: int = 0,
                  metrics: MetricsJsonl | None = None, extra: dict[str, Any] | None = None,
-                 best: BestCheckpoint | None = None) -> None:
+                 best: BestCheckpoint | None = None, validate: Callable[[Any], tuple[dict, list]] | None = None,
+                 validate_every: int = 0) -> None:
         self.dir = Path(output_dir)
         self.evaluate = evaluate
-        self.every = every
+        self.every = every if evaluate else 0
         self.metrics = metrics
         self.extra = extra or {}
         self.best = best
+        self.validate = validate
+        self.validate_every = validate_every if validate else 0
         self.stopped_early_at: int | None = None
+        self.scored: dict[int, dict[str, Any]] = {}  # step -> held-out metrics of a pass this run made
 
     @property
     def summary_path(self) -> Path:
@@ -362,25 +378,34 @@ class HeldoutEval(TrainerCallback):
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
         tmp.replace(self.summary_path)
 
-    def _run(self, model: Any, label: str, step: int) -> dict[str, Any]:
+    def _run(self, model: Any, label: str, step: int, kind: str = "heldout", log: bool = True) -> dict[str, Any] | None:
+        """One pass: ``kind`` "heldout" (the reported figures) or "validation" (picks ``best/`` when given);
+        ``log=False`` keeps it off the metrics file (a pass after training, of earlier weights, is no curve point)."""
         from r1lite.progress import phase
 
+        score = self.validate if kind == "validation" else self.evaluate
+        if score is None:
+            return None
+        shown = "held-out" if kind == "heldout" else kind
         t0 = time.time()
-        with phase(f"held-out {label}", f"(step {step})"):
-            metrics, samples = self.evaluate(model)
+        with phase(f"{shown} {label}", f"(step {step})"):
+            metrics, samples = score(model)
         metrics["seconds"] = round(time.time() - t0, 1)
         metrics["step"] = step
-        with (self.dir / f"heldout_{label}.jsonl").open("w") as f:
+        with (self.dir / f"{kind}_{label}.jsonl").open("w") as f:
             for s in samples:
                 f.write(json.dumps(s, default=str) + "\n")
-        print(f"held-out [{label}] step {step}: accuracy {metrics.get('accuracy')}, "
+        print(f"{shown} [{label}] step {step}: accuracy {metrics.get('accuracy')}, "
               f"format_rate {metrics.get('format_rate')} (n={metrics.get('n')}, {metrics['seconds']}s)",
               file=sys.stderr, flush=True)
-        if self.metrics is not None:
+        if self.metrics is not None and log:
             self.metrics.append_heldout({"step": step, "phase": label, "time": time.time(),
-                                         **{k: v for k, v in metrics.items() if _num(v) is not None}})
-        if self.best is not None and self.best.observe(step, metrics):
-            print(f"held-out [{label}] step {step}: new best {self.best.metric} {self.best.value} -> "
+                                         **{k: v for k, v in metrics.items() if _num(v) is not None}}, kind)
+        if kind == "heldout":
+            self.scored[step] = metrics
+        picks = "validation" if self.validate else "heldout"
+        if kind == picks and self.best is not None and self.best.observe(step, metrics):
+            print(f"{shown} [{label}] step {step}: new best {self.best.metric} {self.best.value} -> "
                   f"{self.best.path}", file=sys.stderr, flush=True)
         return metrics
 
@@ -390,34 +415,46 @@ class HeldoutEval(TrainerCallback):
         summary = self._load()
         if self.best is not None and isinstance(summary.get("best"), dict):  # a resumed run keeps its best
             self.best.load(summary["best"])
-        if "before" not in summary:
-            summary = {"before": self._run(model, "before", state.global_step), **self.extra}
+        if "before" not in summary and "validation_before" not in summary:
+            before = self._run(model, "before", state.global_step)
+            validation = self._run(model, "before", state.global_step, "validation")
+            summary = {**({"before": before} if before else {}), **self.extra,
+                       **({"validation_before": validation} if validation else {})}
             if self.best is not None:
                 summary["best"] = self.best.state()
             self._save(summary)
+        elif isinstance(summary.get("before"), dict):
+            self.scored[0] = summary["before"]
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
-        if (state.is_world_process_zero and self.every and state.global_step % self.every == 0
-                and state.global_step < state.max_steps):
-            self._run(model, f"step{state.global_step}", state.global_step)
-            if self.best is not None:
-                summary = self._load()
-                summary["best"] = self.best.state()
-                self._save(summary)
-                if self.best.should_stop:
-                    self.stopped_early_at = state.global_step
-                    control.should_training_stop = True
-                    print(f"r1lite train: early stop at step {state.global_step}: {self.best.since_best} held-out "
-                          f"passes without a better {self.best.metric} than {self.best.value} (step "
-                          f"{self.best.step}; early_stopping_patience {self.best.patience})", file=sys.stderr,
-                          flush=True)
+        if not state.is_world_process_zero or state.global_step >= state.max_steps:
+            return
+        step = state.global_step
+        if self.every and step % self.every == 0:
+            self._run(model, f"step{step}", step)
+        if self.validate_every and step % self.validate_every == 0:
+            self._run(model, f"step{step}", step, "validation")
+        mid_point = self.validate_every if self.validate else self.every
+        if self.best is not None and mid_point and step % mid_point == 0:
+            summary = self._load()
+            summary["best"] = self.best.state()
+            self._save(summary)
+            if self.best.should_stop:
+                self.stopped_early_at = step
+                control.should_training_stop = True
+                print(f"r1lite train: early stop at step {step}: {self.best.since_best} "
+                      f"{'validation' if self.validate else 'held-out'} passes without a better {self.best.metric} "
+                      f"than {self.best.value} (step {self.best.step}; early_stopping_patience "
+                      f"{self.best.patience})", file=sys.stderr, flush=True)
 
     def on_train_end(self, args, state, control, model=None, **kwargs):
         if not state.is_world_process_zero:
             return
         summary = self._load()
-        summary["after"] = self._run(model, "after", state.global_step)
-        before, after = summary.get("before", {}), summary["after"]
+        after = self._run(model, "after", state.global_step)
+        validation = self._run(model, "after", state.global_step, "validation")
+        summary.update({"after": after} if after else {}, **({"validation_after": validation} if validation else {}))
+        before, after = summary.get("before") or {}, after or {}
         for key in ("accuracy", "format_rate"):
             if _num(before.get(key)) is not None and _num(after.get(key)) is not None:
                 summary.setdefault("delta", {})[key] = after[key] - before[key]
@@ -426,7 +463,37 @@ class HeldoutEval(TrainerCallback):
             summary["best"] = self.best.state()
             if self.stopped_early_at is not None:
                 summary["early_stopped_at"] = self.stopped_early_at
+            if self.validate and self.evaluate and self.best.step is not None:
+                chosen = self.scored.get(int(self.best.step))
+                if chosen is not None:
+                    summary["selected"] = self._selected(chosen, summary)
+                else:
+                    summary["selected_pending"] = int(self.best.step)
         self._save(summary)
+
+    def _selected(self, metrics: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+        """``selected``: the chosen checkpoint's step, its held-out figures and their change from ``before``."""
+        before = summary.get("before") or {}
+        out = {"step": self.best.step if self.best else None, "by": "validation", "path": BEST_DIR,
+               **{k: v for k, v in metrics.items() if _num(v) is not None}}
+        for key in ("accuracy", "format_rate"):
+            if _num(before.get(key)) is not None and _num(metrics.get(key)) is not None:
+                out.setdefault("delta", {})[key] = metrics[key] - before[key]
+        return out
+
+    def score_selected(self, model: Any, load_best: Callable[[Path], Any]) -> dict[str, Any] | None:
+        """After training: when the validation passes chose a mid-run checkpoint no held-out pass scored, load
+        ``best/`` into ``model`` (``load_best(path)``) and score it on the held-out problems (pass "selected").
+        ``final/`` must already be saved: the model holds ``best/``'s weights afterwards."""
+        summary = self._load()
+        step = summary.pop("selected_pending", None)
+        if step is None or self.evaluate is None or self.best is None:
+            return summary.get("selected")
+        load_best(self.best.path)
+        metrics = self._run(model, "selected", int(step), log=False)
+        summary["selected"] = self._selected(metrics, summary)
+        self._save(summary)
+        return summary["selected"]
 
 
 class CurvesPlot(TrainerCallback):

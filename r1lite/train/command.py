@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Run:
     eval_rules: dict[str, Any]  # rules used for held-out scoring (training rules + format)
     accuracy_rule: str
     format_rule: str | None
+    validation_rows: list[dict[str, Any]] = field(default_factory=list)  # pick best/ (disjoint from held-out)
 
 
 def resolve_rules(cfg: R1Config, task: Any) -> tuple[dict[str, Any], list[float]]:
@@ -157,22 +158,33 @@ def build_run(cfg: R1Config) -> Run:
     for name in (acc_rule, fmt_rule):  # held-out numbers always use the task's notion of correct/formatted
         if name and name not in eval_rules:
             eval_rules[name] = get_rule(name, **(task_params.get(name) or {}))
-    heldout: list[dict[str, Any]] = []
-    if cfg.heldout_n:
-        seen = set(train["question"]) if "question" in train.column_names else set()
-        try:
-            raw = task.load(cfg.heldout_split, source=cfg.task_source, limit=cfg.heldout_n * 2 + 50,
-                            seed=cfg.seed + 1)
-        except (FileNotFoundError, ValueError, KeyError) as exc:
-            raise ConfigError(f"cannot load held-out split {cfg.heldout_split!r} of {cfg.task}: {exc}; "
-                              "set --heldout_split or --heldout_n 0") from exc
-        raw = _prompts(raw, cfg, tokenizer)
-        for row in raw:
-            if row.get("question") not in seen:
-                heldout.append(dict(row))
-            if len(heldout) >= cfg.heldout_n:
-                break
-    return Run(cfg, model_path, tokenizer, task, train, heldout, rules, weights, eval_rules, acc_rule, fmt_rule)
+    heldout, validation = _heldout_rows(cfg, task, tokenizer, train)
+    return Run(cfg, model_path, tokenizer, task, train, heldout, rules, weights, eval_rules, acc_rule, fmt_rule,
+               validation)
+
+
+def _heldout_rows(cfg: R1Config, task: Any, tokenizer: Any, train: Any) -> tuple[list[dict], list[dict]]:
+    """``heldout_n`` problems of ``heldout_split`` never trained on, then the next ``validation_n`` (the
+    validation problems that pick ``best/``): the held-out problems do not depend on ``validation_n``, and the
+    two sets never share a problem, so the held-out figure of the chosen checkpoint is not chosen on itself."""
+    want = cfg.heldout_n + cfg.validation_n
+    if not want:
+        return [], []
+    seen = set(train["question"]) if "question" in train.column_names else set()
+    try:
+        raw = task.load(cfg.heldout_split, source=cfg.task_source, limit=want * 2 + 50, seed=cfg.seed + 1)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot load held-out split {cfg.heldout_split!r} of {cfg.task}: {exc}; "
+                          "set --heldout_split or --heldout_n 0 --validation_n 0") from exc
+    fresh = [dict(row) for row in _prompts(raw, cfg, tokenizer) if row.get("question") not in seen]
+    heldout = fresh[:cfg.heldout_n]
+    in_heldout = {row.get("question") for row in heldout}
+    validation = [row for row in fresh[cfg.heldout_n:] if row.get("question") not in in_heldout][:cfg.validation_n]
+    if len(validation) < cfg.validation_n:
+        raise ConfigError(f"{cfg.heldout_split!r} of {cfg.task} has {len(heldout) + len(validation)} problems "
+                          f"that were not trained on; heldout_n {cfg.heldout_n} + validation_n {cfg.validation_n} need "
+                          f"{want}: lower them")
+    return heldout, validation
 
 
 def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
@@ -202,17 +214,21 @@ def make_trainer(run: Run, extra_callbacks: list | None = None) -> Any:
     callbacks = [metrics, RichProgress(names, run.accuracy_rule, cfg.table_every,
                                            label=_algo_label(cfg.algo))]
     built: dict[str, Any] = {}
-    if cfg.heldout_n and run.heldout_rows:
+    def scorer(rows: list[dict[str, Any]]) -> Any:
         def evaluate(model: Any) -> tuple[dict, list]:  # the trainer's sampler: vLLM with current weights
-            return evaluate_heldout(built["trainer"].sampler(cfg.heldout_batch_size), run.heldout_rows,
+            return evaluate_heldout(built["trainer"].sampler(cfg.heldout_batch_size), rows,
                                     run.eval_rules, run.accuracy_rule, run.format_rule,
                                     max_new_tokens=cfg.heldout_tokens, temperature=cfg.heldout_temperature,
                                     seed=cfg.seed, stop=parse_stop_strings(cfg.stop_strings) or STOP_STRINGS)
+        return evaluate if rows else None
+
+    if run.heldout_rows or run.validation_rows:
         best = BestCheckpoint(cfg.output_dir, cfg.best_metric, lambda path: save_best(built["trainer"], path),
                               cfg.early_stopping_patience) if cfg.best_metric else None
-        callbacks.append(HeldoutEval(cfg.output_dir, evaluate, cfg.heldout_every, metrics,
+        callbacks.append(HeldoutEval(cfg.output_dir, scorer(run.heldout_rows), cfg.heldout_every, metrics,
                                      extra={"task": cfg.task, "model": cfg.model, "heldout_split": cfg.heldout_split,
-                                            "accuracy_rule": run.accuracy_rule}, best=best))
+                                            "accuracy_rule": run.accuracy_rule}, best=best,
+                                     validate=scorer(run.validation_rows), validate_every=cfg.validation_every))
     if cfg.stop_after_no_signal_steps:
         callbacks.append(NoSignalStop(cfg.stop_after_no_signal_steps))
     if cfg.plot:
@@ -547,7 +563,8 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
         return dry_run(run)
     out = Path(cfg.output_dir)
     if resume is None:
-        for name in ("metrics.jsonl", "heldout_metrics.jsonl", "summary.json", "samples.jsonl"):
+        for name in ("metrics.jsonl", "heldout_metrics.jsonl", "validation_metrics.jsonl", "summary.json",
+                     "samples.jsonl"):
             (out / name).unlink(missing_ok=True)
     save_config(cfg, flags)
     print(f"r1lite train: task {cfg.task}, model {cfg.model} ({run.model_path}), preset {cfg.preset}, "
@@ -559,9 +576,44 @@ def _train(cfg: R1Config, flags: RunFlags, started: float, built: list[Any]) -> 
     if trainer.accelerator.is_main_process:
         final = save_final(trainer, out / "final")
         print(f"r1lite train: final model in {final}", file=sys.stderr)
+        score_selected(trainer)
         write_timing(out, trainer, time.perf_counter() - started)
         print_outcome(out, cfg)
     return 0
+
+
+def score_selected(trainer: Any) -> None:
+    """With validation passes, the held-out figures of the checkpoint they chose (``summary.json``
+    ``selected``); when no held-out pass scored those weights, ``best/`` is loaded into the model and scored
+    here, after ``final/`` is saved."""
+    from r1lite.train.callbacks import HeldoutEval
+
+    hook = next((c for c in trainer.callback_handler.callbacks if isinstance(c, HeldoutEval)), None)
+    if hook is not None and hook.validate is not None:
+        hook.score_selected(trainer.model, lambda path: load_weights(trainer, path))
+
+
+def load_weights(trainer: Any, path: Path) -> None:
+    """Put a saved checkpoint's weights (``save_best``'s folder: full weights, or a LoRA run's adapter) into the
+    trainer's model in place, and have the vLLM engine take them on its next use."""
+    from safetensors.torch import load_file
+
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    files = sorted(Path(path).glob("*.safetensors"))
+    if not files:
+        raise FileNotFoundError(f"{path} holds no .safetensors weights")
+    state = {k: v for f in files for k, v in load_file(str(f)).items()}
+    if hasattr(model, "peft_config"):
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, state)
+    else:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        tied = {k for k in missing if "lm_head" in k}  # a tied output head is saved once, as the embedding
+        if unexpected or set(missing) - tied:
+            raise RuntimeError(f"{path} does not match the model: missing {sorted(set(missing) - tied)[:5]}, "
+                               f"unexpected {sorted(unexpected)[:5]}")
+    trainer._last_loaded_step = None  # the engine holds other weights now: push these on the next sampler()
 
 
 def signal_counts(steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -596,7 +648,7 @@ def write_timing(out: Path, trainer: Any, wall: float) -> None:
     """``summary.json`` gains ``wall_seconds`` (this invocation, held-out passes included), ``time_split``:
     seconds per training phase summed over the steps, plus the held-out evaluations and the rest (start-up,
     checkpoints, the engine's start), and ``trainer``: TRL's end-of-training numbers (``train_runtime``, ...)."""
-    from r1lite.train.callbacks import is_step_log, load_run_metrics
+    from r1lite.train.callbacks import is_step_log, load_run_metrics, load_validation_metrics
     from r1lite.train.trainer import PHASES
 
     path = out / "summary.json"
@@ -605,6 +657,9 @@ def write_timing(out: Path, trainer: Any, wall: float) -> None:
     split = {p: round(sum(h.get(f"time/{p}", 0.0) for h in steps), 1) for p in PHASES}
     _, heldout = load_run_metrics(out)
     split["heldout_eval"] = round(sum(r.get("seconds", 0.0) for r in heldout), 1)
+    validation = load_validation_metrics(out)
+    if validation:
+        split["validation_eval"] = round(sum(r.get("seconds", 0.0) for r in validation), 1)
     split["other"] = round(wall - sum(split.values()), 1)
     final = next((h for h in reversed(trainer.state.log_history) if "train_runtime" in h and not is_step_log(h)), {})
     summary.update(wall_seconds=round(wall, 1), time_split=split, **signal_counts(steps))

@@ -163,6 +163,13 @@ class R1Config(GRPOConfig):
     heldout_max_new_tokens: int | None = field(default=None, metadata={"help": "Default: max_completion_length."})
     heldout_temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
     heldout_batch_size: int = field(default=16, metadata={"help": "Prompts per generate() call."})
+    validation_n: int = field(
+        default=0, metadata={"help": "Validation problems that pick output_dir/best/ (drawn from heldout_split, "
+                                     "disjoint from the held-out and training problems); 0: the held-out passes "
+                                     "pick it (an optimistic figure: chosen and scored on the same problems)."})
+    validation_every: int = field(
+        default=0, metadata={"help": "Validation passes every N steps, besides before and after training "
+                                     "(0: only those two)."})
 
     # --- reliability (docs/reliability.md) -------------------------------------------------------------
     best_metric: str | None = field(
@@ -278,6 +285,8 @@ class R1Config(GRPOConfig):
                 raise ConfigError(f"{name}={value!r} is not valid; choose one of {', '.join(allowed)}")
         if self.heldout_n < 0 or self.heldout_every < 0:
             raise ConfigError("heldout_n and heldout_every must be >= 0")
+        if self.validation_n < 0 or self.validation_every < 0:
+            raise ConfigError("validation_n and validation_every must be >= 0")
         if self.dynamic_sampling_refill < 0:
             raise ConfigError("dynamic_sampling_refill must be >= 0 (number of extra generation rounds)")
 
@@ -331,9 +340,13 @@ class R1Config(GRPOConfig):
         if self.early_stopping_patience < 0:
             raise ConfigError(f"early_stopping_patience must be >= 0 (0: never stop early), got "
                               f"{self.early_stopping_patience}")
-        if self.early_stopping_patience and not (self.heldout_n and self.heldout_every):
+        mid_run_points = self.validation_every if self.validation_n else self.heldout_n and self.heldout_every
+        if self.early_stopping_patience and not mid_run_points:
             raise ConfigError("early_stopping_patience needs held-out points during training: set --heldout_every N "
-                              "(and --heldout_n > 0)")
+                              "(and --heldout_n > 0), or --validation_every N with --validation_n > 0")
+        if self.validation_n and self.best_metric is None:
+            raise ConfigError("validation_n picks output_dir/best/ by best_metric, which is None: set --best_metric "
+                              "accuracy or --validation_n 0")
         if self.stop_after_no_signal_steps < 0:
             raise ConfigError(f"stop_after_no_signal_steps must be >= 0 (0: never stop), got {self.stop_after_no_signal_steps}")
         if not 0.0 <= self.difficulty_retry_prob <= 1.0:

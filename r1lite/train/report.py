@@ -164,6 +164,9 @@ def outcome(run_dir: str | Path, seed: int = 0) -> dict[str, Any]:
         out["metrics"][key] = entry
     out["flips"] = {k: sum(p["flip"] == k for p in problems) for k in ("gained", "lost")} if problems else None
     out["best"] = best_step(summary, heldout)
+    if out["best"] is not None:
+        out["best"]["by"] = "validation" if "validation_before" in summary else "held-out"
+    out["selected"] = summary.get("selected")
     out["wall_seconds"] = summary.get("wall_seconds")
     out["steps"] = (summary.get("after") or {}).get("step")
     out["files"] = {name: str(run_dir / name) for name in (CURVES_FILE, REPORT_FILE, "final", "best")
@@ -203,9 +206,14 @@ def outcome_lines(o: dict[str, Any]) -> list[str]:
         parts.append(f"problems gained {flips['gained']}, lost {flips['lost']}")
     if best:
         value = f" ({best['metric']} {best['value']:.3f})" if _num(best.get("value")) is not None else ""
-        parts.append(f"best held-out step {best['step']}{value}")
+        parts.append(f"best {best.get('by', 'held-out')} step {best['step']}{value}")
     parts.append(f"wall time {_duration(o.get('wall_seconds'))}")
     lines.append("; ".join(parts))
+    chosen, before = o.get("selected") or {}, (o["metrics"].get("accuracy") or {}).get("before")
+    if _num(chosen.get("accuracy")) is not None and _num(before) is not None:
+        lines.append(f"selected checkpoint (best/, step {chosen['step']}, chosen on the validation problems): "
+                     f"held-out accuracy {before:.3f} -> {chosen['accuracy']:.3f} "
+                     f"({_signed(chosen['accuracy'] - before)})")
     files = o["files"]
     shown = [f"{name}{'/' if name in ('final', 'best') else ''}" for name in (CURVES_FILE, REPORT_FILE, "final", "best")
              if name in files]
