@@ -119,10 +119,14 @@ def test_best_checkpoint_keeps_the_best_pass_and_counts_passes_since(tmp_path: P
     assert not best.observe(20, {"accuracy": None}) and best.since_best == 2  # a pass with no score is no point
 
 
-def test_best_and_final_checkpoints_and_early_stop(tiny_model_dir: str, parity_rule: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("points", [("--heldout_every", "1", "--validation_n", "0"),
+                                    ("--validation_n", "4", "--validation_every", "1")], ids=["heldout", "validation"])
+def test_best_and_final_checkpoints_and_early_stop(tiny_model_dir: str, parity_rule: str, tmp_path: Path,
+                                                   points: tuple[str, ...]) -> None:
     out = tmp_path / "run"
     # a random tiny model scores 0 on arithmetic: step 0 stays the best, patience 1 stops after step 1's pass
-    assert tiny_run(tiny_model_dir, out, parity_rule, "--max-steps", "4", "--heldout_every", "1",
+    # (held-out passes pick best/ without validation problems, validation passes with them)
+    assert tiny_run(tiny_model_dir, out, parity_rule, "--max-steps", "4", *points,
                     "--early_stopping_patience", "1") == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["before"]["accuracy"] == 0.0

@@ -415,9 +415,17 @@ def _time_estimate(run: Run, backend: Any, sampled: list, texts: list[str], roll
         every = cfg.heldout_every
         passes = 2 + ((cfg.max_steps - 1) // every if every and cfg.max_steps > 0 else 0)
         heldout_note = f", ~{_duration(heldout_s)} per held-out pass ({len(run.heldout_rows)} problems, {k} measured)"
+    validation_s = 0.0
+    if run.validation_rows and run.heldout_rows:  # the same kind of pass over fewer problems
+        every = cfg.validation_every
+        validation_s = heldout_s * len(run.validation_rows) / len(run.heldout_rows) * (
+            2 + ((cfg.max_steps - 1) // every if every and cfg.max_steps > 0 else 0))
+        heldout_note += f", ~{_duration(validation_s)} of validation passes"
     total = ""
     if cfg.max_steps and cfg.max_steps > 0:
-        total = f"; {cfg.max_steps} steps + {passes} held-out passes: ~{_duration(step_s * cfg.max_steps + heldout_s * passes)}"
+        total = (f"; {cfg.max_steps} steps + {passes} held-out passes"
+                 f"{' + validation' if validation_s else ''}: "
+                 f"~{_duration(step_s * cfg.max_steps + heldout_s * passes + validation_s)}")
     update = f"update {update_s:.1f} s" if update_s is not None else "update not measured (no memory for it)"
     return (f"estimated time: ~{step_s:.1f} s/step (rollout {rollout_s:.1f} s + {update}, measured on this batch; "
             f"completion lengths change as the model learns){heldout_note}{total}")
