@@ -155,7 +155,7 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
     summary = json.loads(summary_file.read_text())
     if "after" not in summary:
         return None
-    from r1lite.train.callbacks import load_run_metrics
+    from r1lite.train.callbacks import load_run_metrics, load_validation_metrics
 
     run = read_run(folder)
     steps, passes = load_run_metrics(folder)
@@ -169,6 +169,12 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
     mid = sum(float(p.get("seconds", 0.0)) for p in passes
               if str(p.get("phase", "")).startswith("step") and int(p.get("step") or 0) < last
               and int(p.get("step") or 0) != chosen)
+    # what the same run costs without validation problems (its training is the same): less the validation passes
+    # and the chosen step's held-out pass that was kept in above
+    extra = sum(float(p.get("seconds", 0.0)) for p in passes if str(p.get("phase", "")).startswith("step")
+                and int(p.get("step") or 0) == chosen and 0 < (chosen or 0) < last)
+    extra += sum(float(r.get("seconds", 0.0)) for r in load_validation_metrics(folder)
+                 if int(r.get("step") or 0) <= last)
     before, after, best_step = run["heldout_before"], run["heldout_after"], summary.get("best", {}).get("step")
     if upto is not None:
         after = at_step(curve, upto)
@@ -194,6 +200,8 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
         "selected_step": chosen, "selected": selected,
         "gain_selected": selected - before if selected is not None and before is not None else None,
         "wall_seconds": round(wall - mid, 1) if isinstance(wall, (int, float)) else None,
+        "wall_seconds_without_validation": round(wall - mid - extra, 1)
+        if isinstance(wall, (int, float)) and chosen is not None else None,
         "mid_heldout_seconds": round(mid, 1), "peak_rss_gb": peak_gb(meta), "lanes": meta.get("lanes"),
         "entropy_first": entropy[0][1] if entropy else None, "entropy_last": entropy[-1][1] if entropy else None,
         "skipped_frac": statistics.fmean(skipped) if skipped else None,
@@ -264,7 +272,8 @@ def selected_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"mean_gain_selected": _mean(gains), "min_gain_selected": min(gains),
             "frac_gain_ge_0_10_selected": _share(gains, lambda g: g >= GAIN - 1e-9),
             "frac_below_start_selected": _share(gains, lambda g: g < -1e-9),
-            "selected_steps": [r.get("selected_step") for r in runs]}
+            "selected_steps": [r.get("selected_step") for r in runs],
+            "mean_wall_seconds_without_validation": _mean([r.get("wall_seconds_without_validation") for r in runs])}
 
 
 def arm_summary(runs: list[dict[str, Any]], long_runs: list[dict[str, Any]], steps: int = 0) -> dict[str, Any]:
@@ -424,14 +433,15 @@ def selected_lines(report: dict[str, Any]) -> list[str]:
         return []
     lines = ["The checkpoint each run delivers in `best/`, chosen on its validation problems (never the held-out "
              "ones), scored on the held-out problems: gain over the start.", "",
-             "| arm | seeds | mean gain | min gain | gain >= 0.10 | below start | chosen at step |",
-             "|---|---|---|---|---|---|---|"]
+             "| arm | seeds | mean gain | min gain | gain >= 0.10 | below start | chosen at step | wall s without "
+             "validation |", "|---|---|---|---|---|---|---|---|"]
     for n, a in arms.items():
         steps = [x for x in a["selected_steps"] if x is not None]
         counts = ", ".join(f"{k}: {steps.count(k)}" for k in sorted(set(steps)))
         lines.append(f"| {n} | {a['n']} | {fmt(a['mean_gain_selected'], '{:+.3f}')} | "
                      f"{fmt(a['min_gain_selected'], '{:+.2f}')} | {fmt(a['frac_gain_ge_0_10_selected'])} | "
-                     f"{fmt(a['frac_below_start_selected'])} | {counts} |")
+                     f"{fmt(a['frac_below_start_selected'])} | {counts} | "
+                     f"{fmt(a['mean_wall_seconds_without_validation'], '{:.0f}')} |")
     return lines + [""]
 
 

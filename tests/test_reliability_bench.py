@@ -53,7 +53,9 @@ def test_the_checkpoint_validation_chose_is_scored_on_the_heldout_curve(tmp_path
     pair = s["paired_selected"]
     assert pair["of"] == "gain_selected" and pair["mean_b_minus_a"] == pytest.approx(0.025)
     readme = (out / "README.md").read_text()
-    assert "| vllm_arm | 2 | +0.075 | +0.00 | 0.50 | 0.00 | 0: 1, 5: 1 |" in readme
+    # without validation problems the same runs would not pay for the passes (3 x 1 s) nor the chosen step's pass
+    assert [r["wall_seconds_without_validation"] for r in report["runs"]["vllm_arm"]] == [94.0, 94.0]
+    assert "| vllm_arm | 2 | +0.075 | +0.00 | 0.50 | 0.00 | 0: 1, 5: 1 | 94 |" in readme
     assert "selected 0.45@5" in readme and "Paired by seed: mean selected gain gen_arm - vllm_arm = +0.025" in readme
 
 

@@ -173,10 +173,12 @@ class R1Config(GRPOConfig):
 
     # --- reliability (docs/reliability.md) -------------------------------------------------------------
     best_metric: str | None = field(
-        default="accuracy", metadata={"help": "Held-out metric that picks output_dir/best/ (higher is better); "
+        default="accuracy", metadata={"help": "Metric that picks output_dir/best/ (higher is better), on the "
+                                              "validation passes with validation_n, else the held-out passes; "
                                               "None: no best checkpoint."})
     early_stopping_patience: int = field(
-        default=0, metadata={"help": "Stop after this many held-out points without a new best (0: never)."})
+        default=0, metadata={"help": "Stop after this many validation (or held-out) points without a new best "
+                                     "(0: never)."})
     stop_after_no_signal_steps: int = field(
         default=0, metadata={"help": "End the run after N consecutive steps with no reward variance in any group "
                                      "(steps that update nothing; 0: never)."})
