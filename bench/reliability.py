@@ -175,18 +175,21 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
                 and int(p.get("step") or 0) == chosen and 0 < (chosen or 0) < last)
     extra += sum(float(r.get("seconds", 0.0)) for r in load_validation_metrics(folder)
                  if int(r.get("step") or 0) <= last)
-    before, after, best_step = run["heldout_before"], run["heldout_after"], summary.get("best", {}).get("step")
+    before, after = run["heldout_before"], run["heldout_after"]
+    best_step = summary.get("best", {}).get("step") if not load_validation_metrics(folder) else None
     if upto is not None:
         after = at_step(curve, upto)
         if after is None:
             return None
         curve = [c for c in curve if c[0] <= upto]
         steps = [r for r in steps if int(r.get("step") or 0) <= upto]
-        best_step = max((c for c in curve if c[1] is not None), key=lambda c: c[1])[0]  # the first to reach it
+        best_step = None
         at = next(float(p["time"]) for p in passes if p.get("step") == upto and p.get("phase") != "before")
         end = next((float(p["time"]) for p in passes if p.get("phase") == "after"), at)
         if isinstance(wall, (int, float)):  # the time after its step-``upto`` pass went on steps a short run has not
             wall -= end - at
+    if best_step is None and curve:  # the held-out curve's best, the first to reach it (validation picks best/)
+        best_step = max((c for c in curve if c[1] is not None), key=lambda c: c[1])[0]
     best = max((a for _, a in curve if a is not None), default=None)
     entropy = [[r["step"], r["entropy"]] for r in steps if isinstance(r.get("entropy"), (int, float))]
     skipped = [r["difficulty/skipped_frac"] for r in steps if isinstance(r.get("difficulty/skipped_frac"), (int, float))]
