@@ -272,7 +272,7 @@ def selected_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     gains = [r.get("gain_selected") for r in runs if r.get("gain_selected") is not None]
     if not gains:
         return {}
-    return {"mean_gain_selected": _mean(gains), "min_gain_selected": min(gains),
+    return {"n_selected": len(gains), "mean_gain_selected": _mean(gains), "min_gain_selected": min(gains),
             "frac_gain_ge_0_10_selected": _share(gains, lambda g: g >= GAIN - 1e-9),
             "frac_below_start_selected": _share(gains, lambda g: g < -1e-9),
             "selected_steps": [r.get("selected_step") for r in runs],
@@ -441,7 +441,7 @@ def selected_lines(report: dict[str, Any]) -> list[str]:
     for n, a in arms.items():
         steps = [x for x in a["selected_steps"] if x is not None]
         counts = ", ".join(f"{k}: {steps.count(k)}" for k in sorted(set(steps)))
-        lines.append(f"| {n} | {a['n']} | {fmt(a['mean_gain_selected'], '{:+.3f}')} | "
+        lines.append(f"| {n} | {a['n_selected']} | {fmt(a['mean_gain_selected'], '{:+.3f}')} | "
                      f"{fmt(a['min_gain_selected'], '{:+.2f}')} | {fmt(a['frac_gain_ge_0_10_selected'])} | "
                      f"{fmt(a['frac_below_start_selected'])} | {counts} | "
                      f"{fmt(a['mean_wall_seconds_without_validation'], '{:.0f}')} |")

@@ -46,7 +46,7 @@ def test_the_checkpoint_validation_chose_is_scored_on_the_heldout_curve(tmp_path
     s = report["summary"]
     assert s["mean_gain"] == pytest.approx(0.0) and s["frac_below_start"] == 0.5
     assert s["selected_steps"] == [5, 0] and s["mean_gain_selected"] == pytest.approx(0.075)
-    assert s["min_gain_selected"] == pytest.approx(0.0) and s["frac_below_start_selected"] == 0.0
+    assert s["min_gain_selected"] == pytest.approx(0.0) and s["frac_below_start_selected"] == 0.0 and s["n_selected"] == 2
     assert s["frac_gain_ge_0_10_selected"] == 0.5
     seed1 = report["runs"]["vllm_arm"][0]
     assert seed1["wall_seconds"] == pytest.approx(100.0)  # the chosen step's pass is not left out
