@@ -159,24 +159,23 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
 
     run = read_run(folder)
     steps, passes = load_run_metrics(folder)
+    validation = [r for r in load_validation_metrics(folder) if int(r.get("step") or 0) <= (upto or run["steps"])]
     meta = json.loads((folder / "run_meta.json").read_text()) if (folder / "run_meta.json").exists() else {}
     curve = [[int(s), a] for s, a, *_ in run["heldout_curve"]]
     wall = summary.get("wall_seconds")
     last = upto or run["steps"]
-    chosen, selected = selected_point(folder, summary, curve, last, upto is not None)
+    chosen, selected = selected_point(validation, summary, curve, upto is not None)
     # a mid-run held-out pass is the curve's, not the command's: left out of the wall time, except at the step the
     # validation passes chose (without it, the command scores best/ after training: a pass it pays for)
-    mid = sum(float(p.get("seconds", 0.0)) for p in passes
-              if str(p.get("phase", "")).startswith("step") and int(p.get("step") or 0) < last
-              and int(p.get("step") or 0) != chosen)
+    mid_passes = {int(p.get("step") or 0): float(p.get("seconds", 0.0)) for p in passes
+                  if str(p.get("phase", "")).startswith("step") and int(p.get("step") or 0) < last}
+    kept = mid_passes.get(chosen, 0.0) if chosen is not None else 0.0
+    mid = sum(mid_passes.values()) - kept
     # what the same run costs without validation problems (its training is the same): less the validation passes
     # and the chosen step's held-out pass that was kept in above
-    extra = sum(float(p.get("seconds", 0.0)) for p in passes if str(p.get("phase", "")).startswith("step")
-                and int(p.get("step") or 0) == chosen and 0 < (chosen or 0) < last)
-    extra += sum(float(r.get("seconds", 0.0)) for r in load_validation_metrics(folder)
-                 if int(r.get("step") or 0) <= last)
+    extra = kept + sum(float(r.get("seconds", 0.0)) for r in validation)
     before, after = run["heldout_before"], run["heldout_after"]
-    best_step = summary.get("best", {}).get("step") if not load_validation_metrics(folder) else None
+    best_step = summary.get("best", {}).get("step") if not validation else None
     if upto is not None:
         after = at_step(curve, upto)
         if after is None:
@@ -214,18 +213,17 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
     }
 
 
-def selected_point(folder: Path, summary: dict[str, Any], curve: list[list[Any]], last: int,
+def selected_point(validation: list[dict[str, Any]], summary: dict[str, Any], curve: list[list[Any]],
                    partial: bool) -> tuple[int | None, float | None]:
-    """The step the run's validation passes chose by its first ``last`` steps (the first best, as ``best/``
+    """The step the run's validation passes (those up to the steps read) chose (the first best, as ``best/``
     keeps it) and that step's held-out accuracy: from the held-out curve, else ``summary["selected"]`` (scored
     after training). ``(None, None)`` for a run without validation passes."""
-    from r1lite.train.callbacks import load_validation_metrics
+    from r1lite.train.report import best_step
 
-    points = [(int(r["step"]), r["accuracy"]) for r in load_validation_metrics(folder)
-              if int(r.get("step") or 0) <= last and isinstance(r.get("accuracy"), (int, float))]
-    if not points:
+    chosen = best_step({}, validation)
+    if chosen is None:
         return None, None
-    step = max(points, key=lambda p: (p[1], -p[0]))[0]
+    step = int(chosen["step"])
     held = at_step(curve, step)
     if held is None and not partial and (summary.get("selected") or {}).get("step") == step:
         held = summary["selected"].get("accuracy")

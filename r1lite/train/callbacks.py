@@ -338,6 +338,13 @@ class BestCheckpoint:
             self.since_best = int(state.get("passes_since_best", 0))
 
 
+def _delta(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, float]:
+    """``after - before`` of the held-out accuracy and format rate, where both passes have them."""
+    before, after = before or {}, after or {}
+    return {key: after[key] - before[key] for key in ("accuracy", "format_rate")
+            if _num(before.get(key)) is not None and _num(after.get(key)) is not None}
+
+
 class HeldoutEval(TrainerCallback):
     """Held-out ``format_rate`` / ``accuracy`` before training, every ``every`` steps, and after training; with
     ``validate``, validation passes (before, every ``validate_every`` steps, after) pick ``best/`` instead.
@@ -454,10 +461,9 @@ class HeldoutEval(TrainerCallback):
         after = self._run(model, "after", state.global_step)
         validation = self._run(model, "after", state.global_step, "validation")
         summary.update({"after": after} if after else {}, **({"validation_after": validation} if validation else {}))
-        before, after = summary.get("before") or {}, after or {}
-        for key in ("accuracy", "format_rate"):
-            if _num(before.get(key)) is not None and _num(after.get(key)) is not None:
-                summary.setdefault("delta", {})[key] = after[key] - before[key]
+        delta = _delta(summary.get("before"), after)
+        if delta:
+            summary["delta"] = delta
         summary["final"] = {"step": state.global_step, "path": "final"}
         if self.best is not None:
             summary["best"] = self.best.state()
@@ -473,12 +479,11 @@ class HeldoutEval(TrainerCallback):
 
     def _selected(self, metrics: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
         """``selected``: the chosen checkpoint's step, its held-out figures and their change from ``before``."""
-        before = summary.get("before") or {}
         out = {"step": self.best.step if self.best else None, "by": "validation", "path": BEST_DIR,
                **{k: v for k, v in metrics.items() if _num(v) is not None}}
-        for key in ("accuracy", "format_rate"):
-            if _num(before.get(key)) is not None and _num(metrics.get(key)) is not None:
-                out.setdefault("delta", {})[key] = metrics[key] - before[key]
+        delta = _delta(summary.get("before"), metrics)
+        if delta:
+            out["delta"] = delta
         return out
 
     def score_selected(self, model: Any, load_best: Callable[[Path], Any]) -> dict[str, Any] | None:

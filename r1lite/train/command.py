@@ -412,14 +412,12 @@ def _time_estimate(run: Run, backend: Any, sampled: list, texts: list[str], roll
                          max_new_tokens=cfg.heldout_tokens, seed=cfg.seed, progress=False,
                          stop=tuple(parse_stop_strings(cfg.stop_strings) or STOP_STRINGS))
         heldout_s = (time.perf_counter() - t0) * len(run.heldout_rows) / k
-        every = cfg.heldout_every
-        passes = 2 + ((cfg.max_steps - 1) // every if every and cfg.max_steps > 0 else 0)
+        passes = _pass_count(cfg.heldout_every, cfg.max_steps)
         heldout_note = f", ~{_duration(heldout_s)} per held-out pass ({len(run.heldout_rows)} problems, {k} measured)"
     validation_s = 0.0
     if run.validation_rows and run.heldout_rows:  # the same kind of pass over fewer problems
-        every = cfg.validation_every
-        validation_s = heldout_s * len(run.validation_rows) / len(run.heldout_rows) * (
-            2 + ((cfg.max_steps - 1) // every if every and cfg.max_steps > 0 else 0))
+        validation_s = heldout_s * len(run.validation_rows) / len(run.heldout_rows) * _pass_count(
+            cfg.validation_every, cfg.max_steps)
         heldout_note += f", ~{_duration(validation_s)} of validation passes"
     total = ""
     if cfg.max_steps and cfg.max_steps > 0:
@@ -429,6 +427,11 @@ def _time_estimate(run: Run, backend: Any, sampled: list, texts: list[str], roll
     update = f"update {update_s:.1f} s" if update_s is not None else "update not measured (no memory for it)"
     return (f"estimated time: ~{step_s:.1f} s/step (rollout {rollout_s:.1f} s + {update}, measured on this batch; "
             f"completion lengths change as the model learns){heldout_note}{total}")
+
+
+def _pass_count(every: int, max_steps: int) -> int:
+    """Passes a run makes: before and after training, and every ``every`` steps in between."""
+    return 2 + ((max_steps - 1) // every if every and max_steps > 0 else 0)
 
 
 def _duration(seconds: float) -> str:
