@@ -175,14 +175,14 @@ def read_seed(folder: Path, seed: int, upto: int | None = None) -> dict[str, Any
     # and the chosen step's held-out pass that was kept in above
     extra = kept + sum(float(r.get("seconds", 0.0)) for r in validation)
     before, after = run["heldout_before"], run["heldout_after"]
-    best_step = summary.get("best", {}).get("step") if not validation else None
+    # the run's own best/ step, unless validation picked it or only the first ``upto`` steps are read
+    best_step = summary.get("best", {}).get("step") if not validation and upto is None else None
     if upto is not None:
         after = at_step(curve, upto)
         if after is None:
             return None
         curve = [c for c in curve if c[0] <= upto]
         steps = [r for r in steps if int(r.get("step") or 0) <= upto]
-        best_step = None
         at = next(float(p["time"]) for p in passes if p.get("step") == upto and p.get("phase") != "before")
         end = next((float(p["time"]) for p in passes if p.get("phase") == "after"), at)
         if isinstance(wall, (int, float)):  # the time after its step-``upto`` pass went on steps a short run has not
